@@ -1,0 +1,156 @@
+"""Settings split by concern: one `BaseSettings` per concern, each with its own environment prefix.
+
+Every variable here is listed, with a comment, in `.env.example`. Secrets are `SecretStr` so that a
+settings object printed into a log or a traceback never shows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".pma-data")
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", frozen=True)
+
+
+class PostgresSettings(BaseSettings):
+    model_config = _config("POSTGRES_")
+
+    url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54320/pma")
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    command_timeout_seconds: float = Field(default=10.0, gt=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Each service applies pending migrations at start-up, under an advisory lock.
+    auto_migrate: bool = True
+    # Where the `NNN_name.sql` files live; None finds the repository's `migrations/`.
+    migrations_dir: Path | None = None
+
+
+class ValkeySettings(BaseSettings):
+    model_config = _config("VALKEY_")
+
+    url: SecretStr = SecretStr("redis://127.0.0.1:63790/0")
+    # Prepended to every key; a service's default is its own name, so services never collide.
+    key_prefix: str | None = None
+    socket_timeout_seconds: float = Field(default=0.5, gt=0)
+    connect_timeout_seconds: float = Field(default=0.5, gt=0)
+
+
+class QdrantSettings(BaseSettings):
+    model_config = _config("QDRANT_")
+
+    # A Qdrant server; when unset the embedded engine (qdrant-edge) is used at `path`.
+    url: str | None = None
+    api_key: SecretStr | None = None
+    path: Path = DEFAULT_DATA_DIR / "qdrant"
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+EmbeddingProvider = Literal["hashing", "openai", "fastembed"]
+
+
+class EmbeddingSettings(BaseSettings):
+    model_config = _config("EMBEDDING_")
+
+    # None picks one: `openai` when an API key is set, else the offline `hashing` embedder.
+    provider: EmbeddingProvider | None = None
+    base_url: str = "https://openrouter.ai/api/v1"
+    api_key: SecretStr | None = None
+    model: str = "openai/text-embedding-3-small"
+    # Asks the provider for this many dimensions (OpenAI `dimensions`); None keeps its native size.
+    dimensions: int | None = Field(default=None, ge=8, le=8192)
+    hashing_dimensions: int = Field(default=384, ge=8, le=8192)
+    fastembed_model: str = "BAAI/bge-small-en-v1.5"
+    timeout_seconds: float = Field(default=20.0, gt=0)
+
+    def resolved_provider(self) -> EmbeddingProvider:
+        if self.provider is not None:
+            return self.provider
+        return "openai" if self.api_key is not None else "hashing"
+
+
+class LLMSettings(BaseSettings):
+    model_config = _config("LLM_") | SettingsConfigDict(populate_by_name=True)
+
+    base_url: str = "https://openrouter.ai/api/v1"
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LLM_API_KEY", "OPENROUTER_API_KEY")
+    )
+    model: str = "openai/gpt-4o-mini"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    # The switch that forbids real model calls: tests set it to false, and then only a loopback
+    # base URL (a fake server) may be called.
+    allow_model_requests: bool = True
+    # OpenRouter identifies the caller by these headers.
+    app_name: str = "Planner & Memory"
+    app_url: str = "https://github.com/pma"
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class LangfuseSettings(BaseSettings):
+    model_config = _config("LANGFUSE_")
+
+    public_key: str | None = None
+    secret_key: SecretStr | None = None
+    host: str = "https://cloud.langfuse.com"
+    timeout_seconds: float = Field(default=3.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.public_key) and self.secret_key is not None
+
+
+class HttpSettings(BaseSettings):
+    model_config = _config("HTTP_")
+
+    # Request bodies over this size get a 413 before they are read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Outgoing calls between services.
+    client_timeout_seconds: float = Field(default=5.0, gt=0)
+    client_retries: int = Field(default=2, ge=0, le=10)
+
+
+class ServiceUrls(BaseSettings):
+    model_config = _config("")
+
+    memory_gateway_url: str = "http://127.0.0.1:8101"
+    planner_engine_url: str = "http://127.0.0.1:8102"
+    scheduler_engine_url: str = "http://127.0.0.1:8103"
+    observer_agent_url: str = "http://127.0.0.1:8104"
+
+
+class LogSettings(BaseSettings):
+    model_config = _config("LOG_")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class CoreSettings(BaseSettings):
+    """What every service needs; a service's own `Settings` subclasses this and adds its concerns."""
+
+    model_config = _config("PMA_")
+
+    service_name: str = "pma"
+    environment: Literal["development", "test", "production"] = "development"
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    valkey: ValkeySettings = Field(default_factory=ValkeySettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    services: ServiceUrls = Field(default_factory=ServiceUrls)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @property
+    def valkey_prefix(self) -> str:
+        return self.valkey.key_prefix or f"pma:{self.service_name}:"

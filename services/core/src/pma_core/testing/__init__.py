@@ -1,0 +1,1 @@
+"""Test harness for the Planner & Memory services: real servers, loopback fakes of third parties."""
