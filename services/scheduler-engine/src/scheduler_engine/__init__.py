@@ -1,0 +1,3 @@
+"""scheduler-engine: tasks -> Google Calendar blocks."""
+
+__version__ = "0.1.0"

@@ -68,8 +68,8 @@ class NetworkGuard:
                 raise ExternalNetworkBlockedError(f"tests may only resolve loopback names, not {host!r}")
             return original_getaddrinfo(host, *args, **kwargs)
 
-        socket.socket.connect = guarded_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = guarded_connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign,assignment]
         socket.getaddrinfo = guarded_getaddrinfo
 
     def uninstall(self) -> None:

@@ -1,0 +1,1 @@
+"""All SQL, Qdrant, Valkey and third-party calls of the memory-gateway."""

@@ -1,0 +1,29 @@
+"""Request-scoped access to what the lifespan opened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from pma_core.cache import ValkeyCache
+from pma_core.embedders import Embedder
+from pma_core.vectors import VectorStore
+
+
+@dataclass(frozen=True)
+class State:
+    pool: asyncpg.Pool
+    cache: ValkeyCache
+    vectors: VectorStore
+    embedder: Embedder
+
+
+def get_state(request: Request) -> State:
+    state: State = request.state.resources
+    return state
+
+
+StateDep = Annotated[State, Depends(get_state)]

@@ -1,0 +1,1 @@
+"""Memory logic, free of FastAPI, SQL and HTTP."""

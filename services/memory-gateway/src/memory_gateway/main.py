@@ -1,0 +1,65 @@
+"""The memory-gateway app: `create_app(settings)` builds it; `app_from_env` is uvicorn's factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from memory_gateway import __version__
+from memory_gateway.api import routers
+from memory_gateway.deps import State
+from memory_gateway.settings import Settings
+from pma_core.app import ReadinessCheck, build_app
+from pma_core.embedders import open_embedder
+from pma_core.logging import configure_logging
+from pma_core.resources import core_readiness, open_core_resources
+from pma_core.vectors import VectorStore, open_vector_store, setup_collections
+
+DESCRIPTION = (
+    "Unified memory API (`memory.*`): long-term memory in Postgres (the source of truth) indexed in "
+    "Qdrant, short-term memory in Valkey. The only service that opens Qdrant."
+)
+
+
+def _vector_readiness(vectors: VectorStore) -> ReadinessCheck:
+    async def probe() -> str:
+        await vectors.ping()
+        return "qdrant ok"
+
+    return ReadinessCheck("qdrant", probe)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with open_core_resources(settings) as core:
+            embedder = await open_embedder(settings.embedding, settings.llm)
+            try:
+                vectors = open_vector_store(settings.qdrant)
+                try:
+                    await setup_collections(vectors, size=embedder.dimension)
+                    state = State(pool=core.pool, cache=core.cache, vectors=vectors, embedder=embedder)
+                    readiness = [*core_readiness(core), _vector_readiness(vectors)]
+                    yield {"resources": state, "readiness": readiness}
+                finally:
+                    await vectors.close()
+            finally:
+                await embedder.close()
+
+    return build_app(
+        settings=settings,
+        title="memory-gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=routers,
+    )
+
+
+def app_from_env() -> FastAPI:
+    settings = Settings()
+    configure_logging(service=settings.service_name, level=settings.log.level, fmt=settings.log.format)
+    return create_app(settings)

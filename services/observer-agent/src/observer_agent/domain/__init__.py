@@ -1,0 +1,1 @@
+"""observer-agent logic, free of FastAPI, SQL and HTTP."""

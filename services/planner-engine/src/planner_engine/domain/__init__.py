@@ -1,0 +1,1 @@
+"""planner-engine logic, free of FastAPI, SQL and HTTP."""

@@ -1,0 +1,1 @@
+"""All SQL and third-party calls of the scheduler-engine."""

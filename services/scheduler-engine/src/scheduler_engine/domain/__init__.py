@@ -1,0 +1,1 @@
+"""scheduler-engine logic, free of FastAPI, SQL and HTTP."""
