@@ -79,17 +79,18 @@ def discover(directory: Path) -> list[Migration]:
     """Read every `NNN_name.sql` in `directory`, ordered by number; refuse strays and duplicate numbers."""
     if not directory.is_dir():
         raise MigrationError(f"migrations directory {directory} does not exist")
-    migrations: dict[str, Migration] = {}
+    migrations: dict[int, Migration] = {}
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_PATTERN.match(path.name)
         if match is None:
             raise MigrationError(f"{path.name}: migration files must be named NNN_name.sql")
-        version = match["version"]
-        if version in migrations:
-            raise MigrationError(f"two migrations share version {version}: {migrations[version].path.name}")
+        number = int(match["version"])  # 002 and 0002 are the same version
+        if number in migrations:
+            clash = migrations[number].path.name
+            raise MigrationError(f"{path.name} and {clash} share version {number}")
         sql = path.read_text(encoding="utf-8")
-        migrations[version] = Migration(version, match["name"], path, sql, checksum_of(sql))
-    return sorted(migrations.values(), key=lambda m: int(m.version))
+        migrations[number] = Migration(match["version"], match["name"], path, sql, checksum_of(sql))
+    return [migrations[number] for number in sorted(migrations)]
 
 
 async def migrate(dsn: str, directory: Path) -> MigrationReport:

@@ -1,0 +1,51 @@
+"""The same migrations on the Postgres 15 the user's VPS may run, where this machine has it."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from pma_core.embedded import EmbeddedPostgres
+from pma_core.embedded.process import free_port
+from pma_core.migrations import default_migrations_dir, migrate
+
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+
+pytestmark = pytest.mark.skipif(
+    not (PG15_BIN / "postgres").exists(),
+    reason="no Postgres 15 at /usr/lib/postgresql/15/bin on this machine",
+)
+
+
+@pytest.fixture(scope="module")
+def postgres15_url() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="pma-pg15-") as root:
+        server = EmbeddedPostgres(Path(root) / "data", port=free_port(), bin_dir=PG15_BIN, fast_unsafe=True)
+        server.start()
+        try:
+            yield server.url()
+        finally:
+            server.stop()
+
+
+async def test_migrations_apply_once_on_postgres_15(postgres15_url: str) -> None:
+    first = await migrate(postgres15_url, default_migrations_dir())
+    second = await migrate(postgres15_url, default_migrations_dir())
+
+    assert first.applied == ["002_planner_memory_schema.sql"]
+    assert second.applied == []
+    conn = await asyncpg.connect(postgres15_url)
+    try:
+        assert (await conn.fetchval("SHOW server_version")).startswith("15.")
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+    finally:
+        await conn.close()
+    assert {"events", "plans", "scheduler_runs", "execution_runs", "graph_nodes", "graph_edges"} <= tables
+    assert "prompt_templates" in tables
