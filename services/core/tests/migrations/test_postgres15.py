@@ -42,8 +42,7 @@ async def test_migrations_apply_once_on_postgres_15(postgres15_url: str) -> None
     try:
         assert (await conn.fetchval("SHOW server_version")).startswith("15.")
         tables = {
-            r["tablename"]
-            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         }
     finally:
         await conn.close()

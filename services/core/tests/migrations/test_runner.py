@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from pathlib import Path
 
@@ -94,7 +95,7 @@ async def test_refuses_to_run_when_an_applied_file_changed(empty_postgres_url: s
     schema = directory / "002_planner_memory_schema.sql"
     schema.write_text(schema.read_text() + "\n-- an innocent-looking edit\n")
 
-    with pytest.raises(MigrationChecksumError, match="002_planner_memory_schema.sql was changed"):
+    with pytest.raises(MigrationChecksumError, match=re.escape("002_planner_memory_schema.sql was changed")):
         await migrate(empty_postgres_url, directory)
 
 
@@ -114,9 +115,7 @@ async def test_applies_new_files_in_numeric_order(empty_postgres_url: str, tmp_p
     await migrate(empty_postgres_url, directory)
     # 0010 sorts before 003 as text; the runner orders by number.
     (directory / "0010_second.sql").write_text("INSERT INTO order_log VALUES ('0010');")
-    (directory / "003_first.sql").write_text(
-        "CREATE TABLE order_log (v text); INSERT INTO order_log VALUES ('003');"
-    )
+    (directory / "003_first.sql").write_text("CREATE TABLE order_log (v text); INSERT INTO order_log VALUES ('003');")
 
     report = await migrate(empty_postgres_url, directory)
 
@@ -128,9 +127,7 @@ async def test_applies_new_files_in_numeric_order(empty_postgres_url: str, tmp_p
         await conn.close()
 
 
-async def test_a_failing_migration_rolls_back_and_is_not_recorded(
-    empty_postgres_url: str, tmp_path: Path
-) -> None:
+async def test_a_failing_migration_rolls_back_and_is_not_recorded(empty_postgres_url: str, tmp_path: Path) -> None:
     directory = _copy_migrations(tmp_path)
     (directory / "003_broken.sql").write_text("CREATE TABLE half_done (v int); SELECT * FROM no_such_table;")
 
@@ -157,7 +154,7 @@ async def test_four_services_starting_together_apply_each_file_once(empty_postgr
 def test_rejects_badly_named_and_duplicate_files(tmp_path: Path) -> None:
     (tmp_path / "002_ok.sql").write_text("SELECT 1;")
     (tmp_path / "notes.sql").write_text("SELECT 1;")
-    with pytest.raises(MigrationError, match="notes.sql: migration files must be named NNN_name.sql"):
+    with pytest.raises(MigrationError, match=re.escape("notes.sql: migration files must be named NNN_name.sql")):
         discover(tmp_path)
 
     (tmp_path / "notes.sql").unlink()

@@ -79,9 +79,7 @@ async def test_an_edge_cannot_reach_another_users_node(conn: asyncpg.Connection)
 
 async def test_edges_are_unique_and_go_with_their_nodes(conn: asyncpg.Connection) -> None:
     a, b = await _node(conn, "alice", "a"), await _node(conn, "alice", "b")
-    insert = (
-        "INSERT INTO graph_edges (user_id, source_id, target_id, relation) VALUES ('alice', $1, $2, 'uses')"
-    )
+    insert = "INSERT INTO graph_edges (user_id, source_id, target_id, relation) VALUES ('alice', $1, $2, 'uses')"
     await conn.execute(insert, a, b)
     with pytest.raises(asyncpg.UniqueViolationError):
         await conn.execute(insert, a, b)
@@ -91,8 +89,7 @@ async def test_edges_are_unique_and_go_with_their_nodes(conn: asyncpg.Connection
 
 async def test_adjacency_is_indexed_in_both_directions(conn: asyncpg.Connection) -> None:
     indexes = [
-        r["indexdef"]
-        for r in await conn.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = 'graph_edges'")
+        r["indexdef"] for r in await conn.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = 'graph_edges'")
     ]
     assert any("(user_id, source_id, relation, target_id)" in d for d in indexes)
     assert any("(user_id, target_id, relation)" in d for d in indexes)
@@ -119,9 +116,7 @@ async def test_deleting_a_plan_keeps_its_execution_history(conn: asyncpg.Connect
 
 
 async def test_template_versions_are_unique_and_one_is_active(conn: asyncpg.Connection) -> None:
-    insert = (
-        "INSERT INTO prompt_templates (name, version, body, active) VALUES ('plan.generate', $1, 'b', $2)"
-    )
+    insert = "INSERT INTO prompt_templates (name, version, body, active) VALUES ('plan.generate', $1, 'b', $2)"
     await conn.execute(insert, 1, True)
     with pytest.raises(asyncpg.UniqueViolationError):
         await conn.execute(insert, 1, False)
