@@ -126,7 +126,11 @@ class EmbeddedPostgres:
             shutil.chown(self.log_file, self._run_as.pw_uid, self._run_as.pw_gid)
         try:
             return subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=child_setup(self._run_as)
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # SIGINT is Postgres's fast shutdown; SIGTERM would wait for every client to leave.
+                preexec_fn=child_setup(self._run_as, death_signal=signal.SIGINT),
             )
         finally:
             log.close()

@@ -41,8 +41,10 @@ def port_is_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def child_setup(run_as: pwd.struct_passwd | None) -> Callable[[], None]:
-    """Runs in the child before exec: drop to `run_as`, then ask Linux to SIGTERM the child if we die.
+def child_setup(
+    run_as: pwd.struct_passwd | None, *, death_signal: int = signal.SIGTERM
+) -> Callable[[], None]:
+    """Runs in the child before exec: drop to `run_as`, then ask Linux to signal the child if we die.
 
     The death signal is what keeps `pma up` from leaving orphans even when it is killed with SIGKILL;
     it must be set after the user switch, because changing credentials clears it.
@@ -55,7 +57,7 @@ def child_setup(run_as: pwd.struct_passwd | None) -> Callable[[], None]:
             os.setgid(run_as.pw_gid)
             os.setuid(run_as.pw_uid)
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, death_signal)
 
     return setup
 
