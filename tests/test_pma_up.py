@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -61,9 +60,8 @@ def ports() -> dict[str, int]:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "pma-data"
-    yield path
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "pma-data"
 
 
 def test_up_serves_all_four_then_stops_cleanly_and_keeps_data(data_dir: Path, ports: dict[str, int]) -> None:
@@ -83,7 +81,7 @@ def test_up_serves_all_four_then_stops_cleanly_and_keeps_data(data_dir: Path, po
         code, _ = _stop(process)
     assert code == 0
     assert len(children) >= 6  # postgres (and its workers), valkey, four services
-    gone, alive = psutil.wait_procs(children, timeout=10)
+    _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == [], f"orphans left behind: {alive}"
 
     # A second run finds its data: nothing left to migrate.
@@ -103,6 +101,6 @@ def test_killed_up_leaves_no_orphans(data_dir: Path, ports: dict[str, int]) -> N
         children = psutil.Process(process.pid).children(recursive=True)
     finally:
         process.kill()  # SIGKILL: no chance to clean up; the parent-death signal must do it
-        process.wait(timeout=10)
-    gone, alive = psutil.wait_procs(children, timeout=30)
+        process.communicate(timeout=10)
+    _, alive = psutil.wait_procs(children, timeout=30)
     assert alive == [], f"orphans left behind: {alive}"

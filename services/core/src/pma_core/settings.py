@@ -16,7 +16,10 @@ DEFAULT_DATA_DIR = Path(".pma-data")
 
 
 def _config(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", frozen=True)
+    # An empty variable (`LLM_API_KEY=` in .env) means "not set", not "set to the empty string".
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
 
 class PostgresSettings(BaseSettings):

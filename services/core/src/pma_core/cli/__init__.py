@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from pma_core.cli.collections import embedder_dimension, ensure_collections
-from pma_core.cli.stack import LocalStack, StackOptions, wait_for_stop_signal
+from pma_core.cli.stack import (
+    LocalStack,
+    StackOptions,
+    ignore_stop_signals,
+    install_stop_signals,
+    wait_for_stop_signal,
+)
 from pma_core.settings import (
     DEFAULT_DATA_DIR,
     CoreSettings,
@@ -35,6 +41,7 @@ def up(
 ) -> None:
     """Start Postgres, Valkey, Qdrant (embedded unless configured) and the four services; Ctrl-C stops all."""
     started = time.monotonic()
+    install_stop_signals()
     stack = LocalStack(StackOptions(data_dir.resolve(), host, postgres_port, valkey_port, ready_timeout))
     code = 1
     try:
@@ -46,7 +53,10 @@ def up(
         ready = stack.wait_ready()
         _print_ready(stack, ready, time.monotonic() - started)
         code = wait_for_stop_signal(stack)
+    except KeyboardInterrupt:
+        code = 0  # stopped on request before the stack was ready
     finally:
+        ignore_stop_signals()
         typer.echo("stopping...")
         stack.stop()
         typer.echo("stopped")

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,13 +147,30 @@ async def _ensure_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def install_stop_signals() -> None:
+    """SIGTERM behaves like Ctrl-C from the very start, so a stop during start-up also stops cleanly."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def ignore_stop_signals() -> None:
+    """While stopping, a second Ctrl-C must not abandon half-stopped servers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def wait_for_stop_signal(stack: LocalStack) -> int:
     """Block until Ctrl-C / SIGTERM (exit 0) or until a service dies on its own (exit 1)."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        if (service := stack.exited_service()) is not None:
-            print(f"{service.name} exited with code {service.process.returncode}; stopping the stack", flush=True)
-            return 1
-    return 0
+    try:
+        while True:
+            time.sleep(0.5)
+            if (service := stack.exited_service()) is not None:
+                code = service.process.returncode
+                print(f"{service.name} exited with code {code}; stopping the stack", flush=True)
+                return 1
+    except KeyboardInterrupt:
+        return 0
