@@ -7,6 +7,8 @@ Fixtures:
 - `postgres_settings`: `PostgresSettings` pointing at it.
 - `valkey_url` (session) and `valkey_settings`: a real Valkey and settings with a key prefix
   unique to this test, so tests never see each other's keys.
+- `fake_openai`: a loopback fake of the OpenAI/OpenRouter API and Langfuse ingestion (wire format,
+  failures included), reset around each test.
 Each test owning its database and prefix is what lets tests run in any order and in parallel.
 """
 
@@ -25,10 +27,13 @@ from pydantic import SecretStr
 
 from pma_core.migrations import default_migrations_dir, migrate
 from pma_core.settings import PostgresSettings, ValkeySettings
+from pma_core.testing.fixtures_llm import fake_openai, fake_openai_server
 from pma_core.testing.network import NetworkGuard
 from pma_core.testing.servers import postgres_server_url, valkey_server_url, with_database
 
 T = TypeVar("T")
+# Fixtures defined in sibling modules, registered through this plugin.
+__all__ = ["fake_openai", "fake_openai_server"]
 _guard = NetworkGuard()
 
 

@@ -1,0 +1,17 @@
+"""Embedders: text to L2-normalised vectors, offline (hashing), local (fastembed) or remote (OpenAI API)."""
+
+from pma_core.embedders.factory import make_embedder, open_embedder
+from pma_core.embedders.fastembed_local import FastEmbedEmbedder
+from pma_core.embedders.hashing import HashingEmbedder
+from pma_core.embedders.openai_compat import OpenAICompatibleEmbedder
+from pma_core.embedders.port import Embedder, EmbeddingError
+
+__all__ = [
+    "Embedder",
+    "EmbeddingError",
+    "FastEmbedEmbedder",
+    "HashingEmbedder",
+    "OpenAICompatibleEmbedder",
+    "make_embedder",
+    "open_embedder",
+]

@@ -1,0 +1,40 @@
+"""What the services need from an embedder, whichever engine is behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class EmbeddingError(Exception):
+    """The embedder could not produce vectors (engine missing, provider failing, wrong sizes)."""
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors of a fixed size.
+
+    `name` identifies the vector space (e.g. `hashing-384`, `openai:openai/text-embedding-3-small`):
+    vectors from embedders with different names or dimensions must never be compared.
+    """
+
+    @property
+    def name(self) -> str:
+        """Identifies the vector space (engine, model and, implicitly with `dimension`, its size)."""
+        ...
+
+    @property
+    def dimension(self) -> int:
+        """The vector size; for remote and model-based embedders it is known only after `start()`."""
+        ...
+
+    async def start(self) -> None:
+        """Load the model or learn the dimension from the provider; call once before `embed`."""
+        ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit vector per text, in input order; `[]` for no texts."""
+        ...
+
+    async def close(self) -> None:
+        """Release the client or model; the embedder is not used afterwards."""
+        ...
