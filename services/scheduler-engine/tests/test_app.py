@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from scheduler_engine.main import create_app
-from scheduler_engine.settings import Settings
 from pma_core.embedded.process import free_port
 from pma_core.settings import PostgresSettings, ServiceUrls, ValkeySettings
 from pma_core.testing.serve import serve
+from scheduler_engine.main import create_app
+from scheduler_engine.settings import Settings
 
 CALLED_SERVICES = ["memory-gateway"]
 
@@ -40,7 +40,7 @@ async def test_not_ready_naming_each_service_it_calls_that_is_down(service: http
     response = await service.get("/readyz")
     assert response.status_code == 503
     statuses = {d["name"]: d["status"] for d in response.json()["dependencies"]}
-    assert statuses == {"postgres": "ok", "valkey": "ok", **{s: "fail" for s in CALLED_SERVICES}}
+    assert statuses == {"postgres": "ok", "valkey": "ok", **dict.fromkeys(CALLED_SERVICES, "fail")}
 
 
 async def test_does_not_open_qdrant(service: httpx.AsyncClient) -> None:

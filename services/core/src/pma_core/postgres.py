@@ -15,9 +15,7 @@ Connection = asyncpg.Connection
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text"
-        )
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text")
 
 
 async def open_pool(settings: PostgresSettings) -> asyncpg.Pool:

@@ -17,9 +17,7 @@ DEFAULT_DATA_DIR = Path(".pma-data")
 
 def _config(prefix: str) -> SettingsConfigDict:
     # An empty variable (`LLM_API_KEY=` in .env) means "not set", not "set to the empty string".
-    return SettingsConfigDict(
-        env_prefix=prefix, env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True
-    )
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True)
 
 
 class PostgresSettings(BaseSettings):
@@ -83,9 +81,7 @@ class LLMSettings(BaseSettings):
     model_config = _config("LLM_") | SettingsConfigDict(populate_by_name=True)
 
     base_url: str = "https://openrouter.ai/api/v1"
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("LLM_API_KEY", "OPENROUTER_API_KEY")
-    )
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("LLM_API_KEY", "OPENROUTER_API_KEY"))
     model: str = "openai/gpt-4o-mini"
     timeout_seconds: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)

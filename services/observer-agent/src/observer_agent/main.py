@@ -20,9 +20,7 @@ CALLS = [MemoryGatewayClient, PlannerEngineClient]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(
-        settings, version=__version__, description=DESCRIPTION, calls=CALLS, routers=routers
-    )
+    return create_service_app(settings, version=__version__, description=DESCRIPTION, calls=CALLS, routers=routers)
 
 
 def app_from_env() -> FastAPI:

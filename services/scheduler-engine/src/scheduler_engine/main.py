@@ -11,17 +11,13 @@ from scheduler_engine import __version__
 from scheduler_engine.api import routers
 from scheduler_engine.settings import Settings
 
-DESCRIPTION = (
-    "Scheduling service (`scheduler.*`): places tasks on Google Calendar under constraints, idempotently."
-)
+DESCRIPTION = "Scheduling service (`scheduler.*`): places tasks on Google Calendar under constraints, idempotently."
 # The services this one calls; each is a critical readiness dependency.
 CALLS = [MemoryGatewayClient]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(
-        settings, version=__version__, description=DESCRIPTION, calls=CALLS, routers=routers
-    )
+    return create_service_app(settings, version=__version__, description=DESCRIPTION, calls=CALLS, routers=routers)
 
 
 def app_from_env() -> FastAPI:

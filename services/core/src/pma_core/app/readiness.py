@@ -35,14 +35,10 @@ async def _run_one(check: ReadinessCheck, budget_seconds: float) -> DependencyRe
     if status == "fail" and not check.critical:
         status = "degraded"
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    return DependencyRead(
-        name=check.name, status=status, critical=check.critical, detail=detail, latency_ms=latency_ms
-    )
+    return DependencyRead(name=check.name, status=status, critical=check.critical, detail=detail, latency_ms=latency_ms)
 
 
-async def run_checks(
-    service: str, checks: Sequence[ReadinessCheck], *, budget_seconds: float = 2.0
-) -> ReadinessRead:
+async def run_checks(service: str, checks: Sequence[ReadinessCheck], *, budget_seconds: float = 2.0) -> ReadinessRead:
     results = await asyncio.gather(*(_run_one(check, budget_seconds) for check in checks))
     statuses = {result.status for result in results}
     overall: CheckStatus = "fail" if "fail" in statuses else "degraded" if "degraded" in statuses else "ok"

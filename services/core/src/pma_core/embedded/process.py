@@ -41,9 +41,7 @@ def port_is_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def child_setup(
-    run_as: pwd.struct_passwd | None, *, death_signal: int = signal.SIGTERM
-) -> Callable[[], None]:
+def child_setup(run_as: pwd.struct_passwd | None, *, death_signal: int = signal.SIGTERM) -> Callable[[], None]:
     """Runs in the child before exec: drop to `run_as`, then ask Linux to signal the child if we die.
 
     The death signal is what keeps `pma up` from leaving orphans even when it is killed with SIGKILL;
