@@ -1,0 +1,38 @@
+"""The vector-store port, its two adapters (embedded Qdrant edge, Qdrant client) and collection setup."""
+
+from pma_core.vectors.collections import COLLECTION_NAMES, setup_collections
+from pma_core.vectors.edge import EdgeVectorStore
+from pma_core.vectors.factory import open_vector_store
+from pma_core.vectors.port import (
+    CollectionInfo,
+    CollectionNotFoundError,
+    CollectionSpec,
+    Distance,
+    EnsureResult,
+    VectorFilter,
+    VectorHit,
+    VectorPoint,
+    VectorSizeMismatchError,
+    VectorStore,
+    VectorStoreError,
+)
+from pma_core.vectors.qdrant_server import QdrantClientVectorStore
+
+__all__ = [
+    "COLLECTION_NAMES",
+    "CollectionInfo",
+    "CollectionNotFoundError",
+    "CollectionSpec",
+    "Distance",
+    "EdgeVectorStore",
+    "EnsureResult",
+    "QdrantClientVectorStore",
+    "VectorFilter",
+    "VectorHit",
+    "VectorPoint",
+    "VectorSizeMismatchError",
+    "VectorStore",
+    "VectorStoreError",
+    "open_vector_store",
+    "setup_collections",
+]

@@ -1,0 +1,132 @@
+"""What only the embedded engine has: its files, its one-opener lock, and optimize in a child process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import qdrant_edge as qe
+
+from pma_core.vectors import (
+    CollectionSpec,
+    EdgeVectorStore,
+    VectorFilter,
+    VectorPoint,
+    VectorSizeMismatchError,
+    VectorStoreError,
+)
+
+
+def _points(count: int, dim: int, *, seed: int) -> list[VectorPoint]:
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((count, dim))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return [VectorPoint(str(uuid.uuid4()), v.tolist(), {"user_id": f"u{i % 3}"}) for i, v in enumerate(vectors)]
+
+
+async def test_the_size_is_kept_beside_the_shard(tmp_path: Path) -> None:
+    store = EdgeVectorStore(tmp_path)
+    try:
+        await store.ensure_collection(CollectionSpec("events", 12, "dot"))
+    finally:
+        await store.close()
+    assert json.loads((tmp_path / "events" / "collection.json").read_text()) == {
+        "size": 12,
+        "distance": "dot",
+    }
+
+
+async def test_a_shard_without_its_size_file_is_checked_by_the_engine(tmp_path: Path) -> None:
+    # As after a crash between creating the shard and writing collection.json.
+    store = EdgeVectorStore(tmp_path)
+    await store.ensure_collection(CollectionSpec("events", 12))
+    await store.close()
+    (tmp_path / "events" / "collection.json").unlink()
+
+    store = EdgeVectorStore(tmp_path)
+    try:
+        with pytest.raises(VectorSizeMismatchError) as caught:
+            await store.ensure_collection(CollectionSpec("events", 24))
+        assert (caught.value.existing, caught.value.requested) == (12, 24)
+        assert "run `pma reindex`" in str(caught.value)
+        assert await store.ensure_collection(CollectionSpec("events", 12)) == "exists"
+    finally:
+        await store.close()
+    assert json.loads((tmp_path / "events" / "collection.json").read_text())["size"] == 12
+
+
+async def test_a_second_opener_of_the_same_files_gets_a_clear_error(tmp_path: Path) -> None:
+    first, second = EdgeVectorStore(tmp_path), EdgeVectorStore(tmp_path)
+    try:
+        await first.ensure_collection(CollectionSpec("events", 8))
+        with pytest.raises(VectorStoreError, match="cannot open the shard"):
+            await second.count("events")
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_ping_fails_when_the_directory_is_gone(tmp_path: Path) -> None:
+    store = EdgeVectorStore(tmp_path / "missing")
+    try:
+        with pytest.raises(VectorStoreError, match="missing or not writable"):
+            await store.ping()
+    finally:
+        await store.close()
+
+
+async def test_optimize_builds_the_index_in_a_child_while_the_loop_keeps_serving(tmp_path: Path) -> None:
+    # 7000 x 384 floats is past the engine's indexing threshold (10 MB): optimize builds a real HNSW
+    # index, seconds of work that would freeze the event loop if it ran in this process.
+    store = EdgeVectorStore(tmp_path)
+    points = _points(7000, 384, seed=1)
+    try:
+        await store.ensure_collection(CollectionSpec("doc_chunks", 384))
+        await store.upsert("doc_chunks", points)
+        gaps: list[float] = []
+        optimizing = asyncio.create_task(store.optimize("doc_chunks"))
+        await asyncio.sleep(0)
+        waiting_search = asyncio.create_task(
+            store.search("doc_chunks", points[5].vector, flt=VectorFilter(user_id="u2"), limit=1)
+        )
+        while not optimizing.done():
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            gaps.append(time.perf_counter() - started)
+        await optimizing
+        hits = await waiting_search  # it waited for the shard to come back, then answered
+        assert [h.id for h in hits] == [points[5].id]
+        assert len(gaps) > 50, "optimize finished too fast to have built an index"
+        assert max(gaps) < 0.5, f"the event loop was blocked for {max(gaps):.2f}s"
+        assert await store.count("doc_chunks") == 7000
+    finally:
+        await store.close()
+    shard = qe.EdgeShard.load(str(tmp_path / "doc_chunks"))
+    try:
+        assert shard.info().indexed_vectors_count == 7000
+    finally:
+        shard.close()
+
+
+async def test_cancelling_optimize_stops_the_child_and_keeps_the_data(tmp_path: Path) -> None:
+    store = EdgeVectorStore(tmp_path)
+    points = _points(7000, 384, seed=2)
+    try:
+        await store.ensure_collection(CollectionSpec("doc_chunks", 384))
+        await store.upsert("doc_chunks", points)
+        optimizing = asyncio.create_task(store.optimize("doc_chunks"))
+        await asyncio.sleep(0.5)  # the child is at work by now (a full run takes seconds)
+        assert not optimizing.done()
+        optimizing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await optimizing
+        assert await store.count("doc_chunks") == 7000
+        hits = await store.search("doc_chunks", points[9].vector, flt=VectorFilter(user_id="u0"), limit=1)
+        assert [h.id for h in hits] == [points[9].id]
+    finally:
+        await store.close()
