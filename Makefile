@@ -24,10 +24,28 @@ install: $(UV)
 dev: install
 	$(UV) run --frozen pma up
 
-# pytest exits 5 when it collects no test (e.g. a -k that matches nothing): reported, not a failure.
+MEMBERS := core memory-gateway planner-engine scheduler-engine observer-agent
+
+# Each member's tests run in an environment holding only what that member declares (in .venvs/), so
+# an undeclared import fails here and not in production; then the cross-service tests run in the
+# full workspace environment. pytest's exit 5 (no test collected, e.g. a -k matching nothing) is
+# reported, not a failure. PYTEST_ARGS go to every run.
 test: install
-	@$(UV) run --frozen pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests (exit 5)"; exit 0; fi; exit $$status
+	@status=0; \
+	for member in $(MEMBERS); do \
+	  package=$$member; [ "$$member" = core ] && package=pma-core; \
+	  echo "== $$package: services/$$member/tests, in its own environment"; \
+	  UV_PROJECT_ENVIRONMENT=.venvs/$$member $(UV) run --frozen --package $$package \
+	    pytest services/$$member/tests $(PYTEST_ARGS); \
+	  code=$$?; [ $$code -eq 5 ] && { echo "no tests collected"; code=0; }; \
+	  [ $$code -ne 0 ] && status=$$code; \
+	done; \
+	echo "== cross-service tests: tests/"; \
+	$(UV) run --frozen pytest tests $(PYTEST_ARGS); \
+	code=$$?; [ $$code -eq 5 ] && { echo "no tests collected"; code=0; }; \
+	[ $$code -ne 0 ] && status=$$code; \
+	[ $$status -eq 0 ] && echo "all test runs passed" || echo "some test runs failed"; \
+	exit $$status
 
 lint: install
 	$(UV) run --frozen ruff check .
@@ -43,4 +61,4 @@ typecheck: install
 check: lint typecheck test
 
 clean:
-	rm -rf $(TOOLS) .venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(TOOLS) .venv .venvs .mypy_cache .ruff_cache .pytest_cache
