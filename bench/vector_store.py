@@ -25,11 +25,11 @@ import numpy as np
 from pma_core.vectors import (
     CollectionSpec,
     EdgeVectorStore,
-    QdrantClientVectorStore,
     VectorFilter,
     VectorPoint,
     VectorStore,
 )
+from pma_core.vectors.qdrant_server import QdrantClientVectorStore
 
 COLLECTION = "bench"
 _BATCH = 256

@@ -85,3 +85,13 @@ async def test_valkey_down_is_degraded_not_down(postgres_settings: PostgresSetti
     valkey = next(d for d in report["dependencies"] if d["name"] == "valkey")
     assert valkey["status"] == "degraded"
     assert valkey["detail"]
+
+
+def test_embedded_default_loads_neither_qdrant_client_nor_openai() -> None:
+    # Each costs tens of MB; the seed's budget for this service is 150 MB (see docs/benchmarks.md).
+    import subprocess
+    import sys
+
+    code = "import sys, memory_gateway.main; print(sorted({'qdrant_client', 'openai'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

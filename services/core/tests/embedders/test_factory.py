@@ -11,9 +11,9 @@ from pma_core.embedders import (
     EmbeddingError,
     FastEmbedEmbedder,
     HashingEmbedder,
-    OpenAICompatibleEmbedder,
     open_embedder,
 )
+from pma_core.embedders.openai_compat import OpenAICompatibleEmbedder
 from pma_core.settings import EmbeddingSettings, LLMSettings
 from pma_core.testing.fake_openai import FakeOpenAIServer
 

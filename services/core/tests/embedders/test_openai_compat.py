@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from pma_core.embedders import EmbeddingError, HashingEmbedder, OpenAICompatibleEmbedder
+from pma_core.embedders import EmbeddingError, HashingEmbedder
+from pma_core.embedders.openai_compat import OpenAICompatibleEmbedder
 from pma_core.testing.fake_openai import FakeOpenAIServer
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from pma_core.embedders import EmbeddingError, OpenAICompatibleEmbedder
+from pma_core.embedders import EmbeddingError
+from pma_core.embedders.openai_compat import OpenAICompatibleEmbedder
 from pma_core.llm import (
     ChatMessage,
     LLMClient,

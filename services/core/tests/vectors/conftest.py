@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pma_core.vectors import EdgeVectorStore, QdrantClientVectorStore, VectorStore
+from pma_core.vectors import EdgeVectorStore, VectorStore
+from pma_core.vectors.qdrant_server import QdrantClientVectorStore
 
 SERVER_URL = os.environ.get("PMA_TEST_QDRANT_URL")
 ADAPTERS = ["edge", "qdrant-local", *(["qdrant-server"] if SERVER_URL else [])]

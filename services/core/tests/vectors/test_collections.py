@@ -11,12 +11,12 @@ from pma_core.settings import QdrantSettings
 from pma_core.vectors import (
     COLLECTION_NAMES,
     EdgeVectorStore,
-    QdrantClientVectorStore,
     VectorSizeMismatchError,
     VectorStoreError,
     open_vector_store,
     setup_collections,
 )
+from pma_core.vectors.qdrant_server import QdrantClientVectorStore
 
 
 # Only the temporary-directory adapters: these names are fixed, and a shared server may hold real data.

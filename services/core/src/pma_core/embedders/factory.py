@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pma_core.embedders.fastembed_local import FastEmbedEmbedder
 from pma_core.embedders.hashing import HashingEmbedder
-from pma_core.embedders.openai_compat import OpenAICompatibleEmbedder
 from pma_core.embedders.port import Embedder
 from pma_core.settings import EmbeddingSettings, LLMSettings
 
@@ -13,6 +12,9 @@ def make_embedder(settings: EmbeddingSettings, llm: LLMSettings) -> Embedder:
     """The embedder `settings.resolved_provider()` names, not yet started."""
     provider = settings.resolved_provider()
     if provider == "openai":
+        # Imported here: the openai SDK costs ~25 MB of memory that the offline default never needs.
+        from pma_core.embedders.openai_compat import OpenAICompatibleEmbedder
+
         return OpenAICompatibleEmbedder(settings, llm)
     if provider == "fastembed":
         return FastEmbedEmbedder(settings.fastembed_model)

@@ -1,4 +1,8 @@
-"""The vector-store port, its two adapters (embedded Qdrant edge, Qdrant client) and collection setup."""
+"""The vector-store port, its two adapters (embedded Qdrant edge, Qdrant client) and collection setup.
+
+The qdrant-client adapter lives in `pma_core.vectors.qdrant_server` and is imported only when
+QDRANT_URL is set (it costs ~55 MB of memory the embedded default never needs).
+"""
 
 from pma_core.vectors.collections import COLLECTION_NAMES, setup_collections
 from pma_core.vectors.edge import EdgeVectorStore
@@ -16,7 +20,6 @@ from pma_core.vectors.port import (
     VectorStore,
     VectorStoreError,
 )
-from pma_core.vectors.qdrant_server import QdrantClientVectorStore
 
 __all__ = [
     "COLLECTION_NAMES",
@@ -26,7 +29,6 @@ __all__ = [
     "Distance",
     "EdgeVectorStore",
     "EnsureResult",
-    "QdrantClientVectorStore",
     "VectorFilter",
     "VectorHit",
     "VectorPoint",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pma_core.settings import QdrantSettings
 from pma_core.vectors.edge import EdgeVectorStore
 from pma_core.vectors.port import VectorStore
-from pma_core.vectors.qdrant_server import QdrantClientVectorStore
 
 
 def open_vector_store(settings: QdrantSettings) -> VectorStore:
@@ -15,6 +14,9 @@ def open_vector_store(settings: QdrantSettings) -> VectorStore:
     and embedded shards are opened on first use.
     """
     if settings.url:
+        # Imported here: qdrant-client costs ~55 MB of memory that the embedded default never needs.
+        from pma_core.vectors.qdrant_server import QdrantClientVectorStore
+
         api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
         return QdrantClientVectorStore(url=settings.url, api_key=api_key, timeout=settings.timeout_seconds)
     settings.path.mkdir(parents=True, exist_ok=True)
