@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from pma_core.embedded import EmbeddedPostgres, EmbeddedValkey
 from pma_core.embedded.process import free_port
@@ -107,10 +106,3 @@ def with_database(url: str, database: str) -> str:
 
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-def describe(url: str) -> dict[str, Any]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return {"host": parts.hostname, "port": parts.port}
