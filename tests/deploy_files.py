@@ -1,0 +1,275 @@
+"""Readers of the deployment files (compose, Dockerfiles, .env.example, Traefik) and of the settings
+classes, shared by the tests that hold those files to what the services need."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import shlex
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import AliasChoices, AliasPath, BaseModel
+from pydantic_settings import BaseSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+DOCKERIGNORE = ROOT / ".dockerignore"
+TRAEFIK_DYNAMIC = ROOT / "traefik" / "dynamic.yml"
+
+EXTERNAL_NETWORK = "docker_syncbricks"
+INTERNAL_NETWORK = "pma"
+CONTAINER_PORT = 8000
+MIB = 1024 * 1024
+VALKEY_BUDGET_MIB = 200
+MIGRATIONS_DIR_IN_IMAGE = "/app/migrations"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # compose service, directory under services/ and uv package name
+    module: str  # Python package
+    subdomain: str  # Traefik routes <subdomain>.${PMA_DOMAIN}
+    local_port: int  # port outside Docker
+    budget_mib: int  # RAM budget from the proposal
+
+
+SERVICES = (
+    Service("memory-gateway", "memory_gateway", "memory", 8101, 150),
+    Service("planner-engine", "planner_engine", "planner", 8102, 200),
+    Service("scheduler-engine", "scheduler_engine", "scheduler", 8103, 150),
+    Service("observer-agent", "observer_agent", "observer", 8104, 150),
+)
+SERVICE_NAMES = [service.name for service in SERVICES]
+by_service = pytest.mark.parametrize("service", SERVICES, ids=SERVICE_NAMES)
+
+# Names in .env.example that neither the settings classes nor the compose file read (none so far).
+OTHER_DOCUMENTED_NAMES: frozenset[str] = frozenset()
+
+SECRET_NAME = re.compile(r"(API_KEY|SECRET|PASSWORD|TOKEN)")
+COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and parsing
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    name: str
+    value: str
+    active: bool  # False for a commented-out `# NAME=value` (the default in force)
+    line_no: int
+    previous_line: str
+
+
+ASSIGNMENT = re.compile(r"^(#\s?)?([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+@cache
+def env_example_entries() -> tuple[EnvEntry, ...]:
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    entries = []
+    for index, line in enumerate(lines):
+        match = ASSIGNMENT.match(line)
+        if match:
+            commented, name, value = match.groups()
+            previous = lines[index - 1] if index else ""
+            entries.append(EnvEntry(name, value, commented is None, index + 1, previous))
+    return tuple(entries)
+
+
+def documented_names() -> set[str]:
+    return {entry.name for entry in env_example_entries()}
+
+
+def active_env() -> dict[str, str]:
+    return {entry.name: entry.value for entry in env_example_entries() if entry.active}
+
+
+@cache
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def compose_service(name: str) -> dict[str, Any]:
+    service = compose()["services"][name]
+    assert isinstance(service, dict)
+    return service
+
+
+def interpolate(value: object) -> str:
+    """Resolve `${VAR}`, `${VAR:-default}` and `${VAR:?error}` against .env.example, as compose does."""
+    env = active_env()
+
+    def replace(match: re.Match[str]) -> str:
+        name, operator, argument = match.groups()
+        if env.get(name):
+            return env[name]
+        if operator in (":-", "-"):
+            return str(argument)
+        raise AssertionError(f"${{{name}}} has neither a value in .env.example nor a default")
+
+    return COMPOSE_VARIABLE.sub(replace, str(value))
+
+
+def parse_bytes(size: str) -> int:
+    match = re.fullmatch(r"(\d+)\s*([kmg]?)b?", size.strip().lower())
+    assert match, f"not a size: {size!r}"
+    number, unit = match.groups()
+    return int(number) * {"": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}[unit]
+
+
+def environment_of(service: dict[str, Any]) -> dict[str, str]:
+    environment = service.get("environment", {})
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return {str(key): str(value) for key, value in environment.items()}
+
+
+def labels_of(service: dict[str, Any]) -> dict[str, str]:
+    labels = service.get("labels", {})
+    if isinstance(labels, list):
+        labels = dict(item.split("=", 1) for item in labels)
+    return {str(key): str(value) for key, value in labels.items()}
+
+
+def networks_of(service: dict[str, Any]) -> set[str]:
+    networks = service.get("networks", [])
+    return set(networks) if isinstance(networks, list) else set(networks.keys())
+
+
+def healthcheck_command(service: dict[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    return " ".join(test) if isinstance(test, list) else str(test)
+
+
+@cache
+def traefik_middlewares() -> dict[str, Any]:
+    data = yaml.safe_load(TRAEFIK_DYNAMIC.read_text())
+    middlewares = data["http"]["middlewares"]
+    assert isinstance(middlewares, dict)
+    return middlewares
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    args: str
+
+
+@cache
+def dockerfile_stages(name: str) -> dict[str, tuple[Instruction, ...]]:
+    """Stage name (the `AS` name, or its index) -> its instructions, comments and continuations folded."""
+    lines = [line for line in dockerfile_text(name).splitlines() if not line.strip().startswith("#")]
+    logical = re.sub(r"\\\n", " ", "\n".join(lines))
+    stages: dict[str, list[Instruction]] = {"preamble": []}
+    current = "preamble"
+    for line in logical.splitlines():
+        if not line.strip():
+            continue
+        keyword, _, args = line.strip().partition(" ")
+        instruction = Instruction(keyword.upper(), " ".join(args.split()))
+        if instruction.keyword == "FROM":
+            parts = instruction.args.split()
+            current = parts[-1] if len(parts) >= 3 and parts[-2].upper() == "AS" else str(len(stages))
+            stages[current] = []
+        stages[current].append(instruction)
+    return {stage: tuple(instructions) for stage, instructions in stages.items()}
+
+
+@cache
+def dockerfile_text(name: str) -> str:
+    return (ROOT / "services" / name / "Dockerfile").read_text()
+
+
+def final_stage(name: str) -> tuple[Instruction, ...]:
+    return list(dockerfile_stages(name).values())[-1]
+
+
+def env_of_stage(instructions: tuple[Instruction, ...]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instruction in instructions:
+        if instruction.keyword == "ENV":
+            for item in shlex.split(instruction.args):
+                key, _, value = item.partition("=")
+                env[key] = value
+    return env
+
+
+def workspace_members() -> list[str]:
+    return sorted(path.parent.name for path in (ROOT / "services").glob("*/pyproject.toml"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Environment variables the settings read
+# ---------------------------------------------------------------------------------------------
+
+
+def _settings_modules() -> list[str]:
+    modules = ["pma_core.settings"]
+    for service in SERVICES:
+        if importlib.util.find_spec(service.module) and importlib.util.find_spec(f"{service.module}.settings"):
+            modules.append(f"{service.module}.settings")
+    return modules
+
+
+def _all_subclasses(cls: type[Any]) -> Iterator[type[Any]]:
+    subclass: type[Any]
+    for subclass in cls.__subclasses__():
+        yield subclass
+        yield from _all_subclasses(subclass)
+
+
+def settings_classes() -> list[type[BaseSettings]]:
+    modules = _settings_modules()
+    for module in modules:
+        importlib.import_module(module)
+    classes = {cls for cls in _all_subclasses(BaseSettings) if cls.__module__ in modules}
+    return sorted(classes, key=lambda cls: (cls.__module__, cls.__qualname__))
+
+
+def _is_nested_model(annotation: object) -> bool:
+    candidates = [annotation, *typing.get_args(annotation)]
+    return any(isinstance(item, type) and issubclass(item, BaseModel) for item in candidates)
+
+
+def env_names_of(cls: type[BaseSettings]) -> set[str]:
+    """The variables one settings class reads: env_prefix + field name, or the field's aliases."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    names: set[str] = set()
+    for field_name, field in cls.model_fields.items():
+        if _is_nested_model(field.annotation):
+            continue  # a nested settings object (its own class has its own prefix)
+        alias = field.validation_alias if field.validation_alias is not None else field.alias
+        if alias is None:
+            names.add(f"{prefix}{field_name}".upper())
+            continue
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        for choice in choices:
+            first = choice.path[0] if isinstance(choice, AliasPath) else choice
+            if isinstance(first, str):
+                names.add(first.upper())
+    return names
+
+
+def settings_env_names() -> set[str]:
+    names: set[str] = set()
+    for cls in settings_classes():
+        names |= env_names_of(cls)
+    return names
+
+
+def compose_variables() -> set[str]:
+    return {match.group(1) for match in COMPOSE_VARIABLE.finditer(COMPOSE_FILE.read_text())}
