@@ -18,7 +18,12 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _request_id: ContextVar[str | None] = ContextVar("pma_request_id", default=None)
 
 # Attributes every LogRecord has; anything else passed via `extra=` is emitted as a field.
-_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn adds `color_message`, the same text with terminal colour codes: noise in a JSON log.
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def current_request_id() -> str | None:

@@ -201,7 +201,9 @@ async def test_readyz_reports_each_dependency(checks: list[ReadinessCheck], stat
 def test_json_log_lines_carry_service_request_id_and_extras() -> None:
     record = logging.LogRecord("pma.test", logging.INFO, __file__, 1, "applied %s", ("002",), None)
     record.migration = "002_planner_memory_schema.sql"
+    record.color_message = "\x1b[36mapplied\x1b[0m"
     line = json.loads(JsonFormatter("memory-gateway").format(record))
     assert line["message"] == "applied 002"
     assert line["service"] == "memory-gateway"
     assert line["migration"] == "002_planner_memory_schema.sql"
+    assert "color_message" not in line
