@@ -7,12 +7,16 @@ so a misconfigured test can never spend money or leak data to a real provider.
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
-
 from pma_core.errors import AppError
+from pma_core.net import is_loopback_host, is_loopback_url, url_host
 
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+__all__ = [
+    "ModelRequestsForbiddenError",
+    "ensure_model_requests_allowed",
+    "is_loopback_host",
+    "is_loopback_url",
+    "url_host",
+]
 
 
 class ModelRequestsForbiddenError(AppError):
@@ -20,27 +24,6 @@ class ModelRequestsForbiddenError(AppError):
 
     status_code = 503
     code = "model_requests_forbidden"
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for names and addresses that stay on this machine (127.0.0.0/8, ::1, localhost)."""
-    host = host.strip().lower()
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def url_host(url: str) -> str:
-    """The host part of a URL (lower-case, no port); empty when the URL has none."""
-    return (urlsplit(url).hostname or "").lower()
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when the URL's host is on this machine."""
-    return is_loopback_host(url_host(url))
 
 
 def ensure_model_requests_allowed(base_url: str, *, allowed: bool, what: str = "model request") -> None:

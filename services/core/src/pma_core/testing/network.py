@@ -6,25 +6,15 @@ else (a real OpenRouter, Google or Coda endpoint) is a bug in the test and fails
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Callable
 from typing import Any
 
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+from pma_core.net import is_loopback_host
 
 
 class ExternalNetworkBlockedError(RuntimeError):
     """Raised when a test tries to reach a host that is not on loopback."""
-
-
-def is_loopback_host(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_address(address: Any) -> None:
