@@ -69,7 +69,7 @@ def test_up_serves_all_four_then_stops_cleanly_and_keeps_data(data_dir: Path, po
     process = _start(data_dir, ports, pg_port, valkey_port)
     try:
         output = _read_until(process, "press Ctrl-C to stop", timeout=120)
-        assert "migrations applied: 002_planner_memory_schema.sql" in output
+        assert "migrations applied: 002_planner_memory_schema.sql, 003_memory_gateway.sql" in output
         children = psutil.Process(process.pid).children(recursive=True)
         with httpx.Client(timeout=5) as http:
             for name, port in ports.items():

@@ -19,9 +19,16 @@ def test_migrate_applies_then_finds_nothing_to_apply(empty_postgres_url: str, mo
     second = runner.invoke(app, ["migrate"])
 
     assert first.exit_code == 0, first.output
-    assert first.output.splitlines() == ["applied          002_planner_memory_schema.sql"]
+    assert first.output.splitlines() == [
+        "applied          002_planner_memory_schema.sql",
+        "applied          003_memory_gateway.sql",
+    ]
     assert second.exit_code == 0, second.output
-    assert second.output.splitlines() == ["already applied  002_planner_memory_schema.sql", "nothing to apply"]
+    assert second.output.splitlines() == [
+        "already applied  002_planner_memory_schema.sql",
+        "already applied  003_memory_gateway.sql",
+        "nothing to apply",
+    ]
 
 
 def test_collections_follow_the_embedder_and_refuse_a_resize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,7 @@ async def test_migrations_apply_once_on_postgres_15(postgres15_url: str) -> None
     first = await migrate(postgres15_url, default_migrations_dir())
     second = await migrate(postgres15_url, default_migrations_dir())
 
-    assert first.applied == ["002_planner_memory_schema.sql"]
+    assert first.applied == ["002_planner_memory_schema.sql", "003_memory_gateway.sql"]
     assert second.applied == []
     conn = await asyncpg.connect(postgres15_url)
     try:

@@ -53,6 +53,9 @@ async def _catalog_snapshot(url: str) -> list[tuple[str, ...]]:
         await conn.close()
 
 
+ALL_FILES = [m.path.name for m in discover(default_migrations_dir())]
+
+
 def _copy_migrations(tmp_path: Path) -> Path:
     target = tmp_path / "migrations"
     shutil.copytree(default_migrations_dir(), target)
@@ -61,13 +64,13 @@ def _copy_migrations(tmp_path: Path) -> Path:
 
 async def test_applies_every_file_once_and_a_second_run_changes_nothing(empty_postgres_url: str) -> None:
     first = await migrate(empty_postgres_url, default_migrations_dir())
-    assert first.applied == ["002_planner_memory_schema.sql"]
+    assert first.applied == ALL_FILES
     before = await _catalog_snapshot(empty_postgres_url)
 
     second = await migrate(empty_postgres_url, default_migrations_dir())
 
     assert second.applied == []
-    assert second.already_applied == ["002_planner_memory_schema.sql"]
+    assert second.already_applied == ALL_FILES
     assert await _catalog_snapshot(empty_postgres_url) == before
     tables = {row[1] for row in before if row[0] == "column"}
     assert tables >= EXPECTED_TABLES | {"schema_migrations"}
@@ -77,7 +80,7 @@ async def test_records_version_name_and_checksum(empty_postgres_url: str) -> Non
     await migrate(empty_postgres_url, default_migrations_dir())
     conn = await asyncpg.connect(empty_postgres_url)
     try:
-        row = await conn.fetchrow("SELECT version, name, checksum FROM schema_migrations")
+        row = await conn.fetchrow("SELECT version, name, checksum FROM schema_migrations WHERE version = '002'")
     finally:
         await conn.close()
     migration = discover(default_migrations_dir())[0]
@@ -113,23 +116,23 @@ async def test_crlf_checkout_is_not_an_edit(empty_postgres_url: str, tmp_path: P
 async def test_applies_new_files_in_numeric_order(empty_postgres_url: str, tmp_path: Path) -> None:
     directory = _copy_migrations(tmp_path)
     await migrate(empty_postgres_url, directory)
-    # 0010 sorts before 003 as text; the runner orders by number.
-    (directory / "0010_second.sql").write_text("INSERT INTO order_log VALUES ('0010');")
-    (directory / "003_first.sql").write_text("CREATE TABLE order_log (v text); INSERT INTO order_log VALUES ('003');")
+    # 0910 sorts before 901 as text; the runner orders by number.
+    (directory / "0910_second.sql").write_text("INSERT INTO order_log VALUES ('0910');")
+    (directory / "901_first.sql").write_text("CREATE TABLE order_log (v text); INSERT INTO order_log VALUES ('901');")
 
     report = await migrate(empty_postgres_url, directory)
 
-    assert report.applied == ["003_first.sql", "0010_second.sql"]
+    assert report.applied == ["901_first.sql", "0910_second.sql"]
     conn = await asyncpg.connect(empty_postgres_url)
     try:
-        assert [r["v"] for r in await conn.fetch("SELECT v FROM order_log")] == ["003", "0010"]
+        assert [r["v"] for r in await conn.fetch("SELECT v FROM order_log")] == ["901", "0910"]
     finally:
         await conn.close()
 
 
 async def test_a_failing_migration_rolls_back_and_is_not_recorded(empty_postgres_url: str, tmp_path: Path) -> None:
     directory = _copy_migrations(tmp_path)
-    (directory / "003_broken.sql").write_text("CREATE TABLE half_done (v int); SELECT * FROM no_such_table;")
+    (directory / "900_broken.sql").write_text("CREATE TABLE half_done (v int); SELECT * FROM no_such_table;")
 
     with pytest.raises(asyncpg.UndefinedTableError):
         await migrate(empty_postgres_url, directory)
@@ -140,7 +143,7 @@ async def test_a_failing_migration_rolls_back_and_is_not_recorded(empty_postgres
         half_done = await conn.fetchval("SELECT to_regclass('public.half_done')")
     finally:
         await conn.close()
-    assert versions == ["002"]
+    assert versions == ["002", "003"]
     assert half_done is None
 
 
@@ -148,7 +151,7 @@ async def test_four_services_starting_together_apply_each_file_once(empty_postgr
     reports = await asyncio.gather(*(migrate(empty_postgres_url, default_migrations_dir()) for _ in range(4)))
 
     applied = [name for report in reports for name in report.applied]
-    assert applied == ["002_planner_memory_schema.sql"]
+    assert sorted(applied) == ALL_FILES
 
 
 def test_rejects_badly_named_and_duplicate_files(tmp_path: Path) -> None:

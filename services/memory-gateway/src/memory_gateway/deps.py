@@ -8,6 +8,8 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from memory_gateway.adapters.indexer import Indexer
+from memory_gateway.settings import Settings
 from pma_core.cache import ValkeyCache
 from pma_core.embedders import Embedder
 from pma_core.vectors import VectorStore
@@ -15,10 +17,12 @@ from pma_core.vectors import VectorStore
 
 @dataclass(frozen=True)
 class State:
+    settings: Settings
     pool: asyncpg.Pool
     cache: ValkeyCache
     vectors: VectorStore
     embedder: Embedder
+    indexer: Indexer
 
 
 def get_state(request: Request) -> State:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from memory_gateway import __version__
+from memory_gateway.adapters.indexer import Indexer
+from memory_gateway.adapters.tables import INDEXED_TABLES
 from memory_gateway.api import routers
 from memory_gateway.deps import State
 from memory_gateway.settings import Settings
@@ -24,6 +28,12 @@ DESCRIPTION = (
 )
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _vector_readiness(vectors: VectorStore) -> ReadinessCheck:
     async def probe() -> str:
         await vectors.ping()
@@ -35,19 +45,27 @@ def _vector_readiness(vectors: VectorStore) -> ReadinessCheck:
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with open_core_resources(settings) as core:
+        async with open_core_resources(settings) as core, AsyncExitStack() as stack:
             embedder = await open_embedder(settings.embedding, settings.llm)
-            try:
-                vectors = open_vector_store(settings.qdrant)
-                try:
-                    await setup_collections(vectors, size=embedder.dimension)
-                    state = State(pool=core.pool, cache=core.cache, vectors=vectors, embedder=embedder)
-                    readiness = [*core_readiness(core), _vector_readiness(vectors)]
-                    yield {"resources": state, "readiness": readiness}
-                finally:
-                    await vectors.close()
-            finally:
-                await embedder.close()
+            stack.push_async_callback(embedder.close)
+            vectors = open_vector_store(settings.qdrant)
+            stack.push_async_callback(vectors.close)
+            await setup_collections(vectors, size=embedder.dimension)
+            indexer = Indexer(pool=core.pool, vectors=vectors, embedder=embedder)
+            repair = asyncio.create_task(
+                indexer.repair_forever(INDEXED_TABLES, interval_seconds=settings.memory.index_repair_interval_seconds)
+            )
+            stack.push_async_callback(_cancel, repair)
+            state = State(
+                settings=settings,
+                pool=core.pool,
+                cache=core.cache,
+                vectors=vectors,
+                embedder=embedder,
+                indexer=indexer,
+            )
+            readiness = [*core_readiness(core), _vector_readiness(vectors)]
+            yield {"resources": state, "readiness": readiness}
 
     return build_app(
         settings=settings,

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from pma_core.clients.base import ServiceClient
+from pma_core.clients.memory_docs import DocumentsClient
+from pma_core.clients.memory_events import EventsClient
+from pma_core.clients.memory_graph import GraphClient
+from pma_core.clients.memory_memories import MemoriesClient
+from pma_core.clients.memory_sessions import SessionsClient
 
 
-class MemoryGatewayClient(ServiceClient):
+class MemoryGatewayClient(MemoriesClient, DocumentsClient, EventsClient, GraphClient, SessionsClient):
+    """`memory.*`: remember, recall, search_docs, graph_neighbors, similar_events, sessions."""
+
     service_name = "memory-gateway"
 
 

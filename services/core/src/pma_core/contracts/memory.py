@@ -1,0 +1,166 @@
+"""The memory-gateway's long-term memory contract: remember, recall, get, update, forget, history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from pma_core.contracts.common import IdempotencyKey, Metadata, ShortText, UserId
+
+MemoryKind = Literal["fact", "preference", "decision", "observation", "reflection", "goal", "instruction", "summary"]
+MemoryStatus = Literal["active", "superseded", "expired"]
+RememberOutcome = Literal["created", "merged", "duplicate", "replayed"]
+HistoryAction = Literal["created", "updated", "merged", "superseded", "invalidated"]
+
+# The longest memory text accepted (characters): a memory is a statement, not a document; documents go
+# through search_docs ingestion, which chunks them.
+MAX_MEMORY_CHARS = 8_000
+MAX_QUERY_CHARS = 2_000
+MAX_BATCH = 100
+MAX_LIMIT = 100
+
+MemoryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MEMORY_CHARS)]
+SlotKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemoryItem(_Strict):
+    """One memory to store; `user_id` comes from the enclosing request."""
+
+    text: MemoryText
+    kind: MemoryKind = "fact"
+    key: SlotKey | None = Field(
+        default=None,
+        description="A slot such as 'work.start_time': a newer memory with the same key supersedes the older.",
+    )
+    source: ShortText = ""
+    metadata: Metadata = Field(default_factory=dict)
+    importance: float = Field(default=0.5, ge=0, le=1)
+    expires_at: AwareDatetime | None = None
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, description="A retried call with the same key returns the first result, never a copy."
+    )
+    supersedes: list[UUID] = Field(
+        default_factory=list, max_length=20, description="Memories this one contradicts: they are invalidated."
+    )
+
+
+class MemoryCreate(MemoryItem):
+    user_id: UserId
+
+
+class MemoryBatchCreate(_Strict):
+    user_id: UserId
+    memories: list[MemoryItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class MemoryUpdate(_Strict):
+    user_id: UserId
+    text: MemoryText | None = None
+    kind: MemoryKind | None = None
+    metadata: Metadata | None = None
+    importance: float | None = Field(default=None, ge=0, le=1)
+    expires_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> MemoryUpdate:
+        if not self.model_fields_set - {"user_id"}:
+            raise ValueError("nothing to update: give at least one of text, kind, metadata, importance, expires_at")
+        return self
+
+
+class MemoryRead(BaseModel):
+    id: UUID
+    user_id: str
+    kind: MemoryKind
+    text: str
+    key: str | None
+    source: str
+    metadata: dict[str, Any]
+    importance: float
+    status: MemoryStatus
+    valid_from: datetime
+    valid_to: datetime | None
+    superseded_by: UUID | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RememberRead(BaseModel):
+    memory: MemoryRead
+    outcome: RememberOutcome = Field(
+        description="created; merged into a near-duplicate; duplicate (same text); replayed (same idempotency key)"
+    )
+    superseded: list[UUID] = Field(default_factory=list, description="Memories this one invalidated.")
+
+
+class RememberBatchRead(BaseModel):
+    results: list[RememberRead]
+
+
+class MemoryHistoryRead(BaseModel):
+    action: HistoryAction
+    old_text: str | None
+    new_text: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class RecallFilters(_Strict):
+    kinds: list[MemoryKind] | None = Field(default=None, min_length=1)
+    sources: list[ShortText] | None = Field(default=None, min_length=1)
+    metadata: dict[str, str | int | bool] | None = Field(
+        default=None, description="Exact matches on top-level metadata keys."
+    )
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
+    include_superseded: bool = False
+    include_expired: bool = False
+
+    @model_validator(mode="after")
+    def _ordered_window(self) -> RecallFilters:
+        if self.created_after and self.created_before and self.created_after >= self.created_before:
+            raise ValueError("created_after must be before created_before")
+        return self
+
+
+class RecallRequest(_Strict):
+    user_id: UserId
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
+    limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
+    filters: RecallFilters = Field(default_factory=RecallFilters)
+    mmr: bool = Field(default=False, description="Re-rank for diversity (maximal marginal relevance).")
+    mmr_lambda: float = Field(default=0.5, ge=0, le=1, description="1 = relevance only, 0 = diversity only.")
+    use_cache: bool = True
+
+
+class ScoreParts(BaseModel):
+    """Why a hit ranks where it does: each signal, and how they combine into `final`."""
+
+    dense_rank: int | None = Field(description="Rank in the vector search (1 = best), None if not found there.")
+    dense_similarity: float | None
+    lexical_rank: int | None = Field(description="Rank in the full-text search, None if not found there.")
+    lexical_score: float | None
+    rrf: float = Field(description="Reciprocal rank fusion of the two ranks: sum of 1 / (k + rank).")
+    recency: float = Field(description="Multiplier in (0, 1] from the memory's age (half-life decay).")
+    importance: float = Field(description="Multiplier from the memory's importance.")
+    final: float = Field(description="rrf x recency x importance (before any MMR re-ranking).")
+
+
+class RecallHit(BaseModel):
+    memory: MemoryRead
+    score: float
+    parts: ScoreParts
+
+
+class RecallRead(BaseModel):
+    hits: list[RecallHit]
+    cached: bool
+    took_ms: float

@@ -1,0 +1,113 @@
+"""Mirror rows into Qdrant: embed, upsert, then mark the rows `indexed_at` in Postgres.
+
+Postgres is written first, in the caller's transaction; the index follows. When the vector store fails,
+the rows keep `indexed_at IS NULL`, the failure is logged and counted, and the repair loop retries them,
+so Postgres and Qdrant never disagree silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from pma_core.embedders import Embedder
+from pma_core.vectors import VectorPoint, VectorStore, VectorStoreError
+
+_log = logging.getLogger(__name__)
+_REPAIR_BATCH = 256
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One row to mirror: its id (also the point id), owner, the text to embed and the payload to keep."""
+
+    id: UUID
+    user_id: str
+    text: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IndexedTable:
+    """How a table is mirrored: its collection, and a query returning (id, user_id, text, payload) rows.
+
+    `select_sql` must take one parameter, an array of ids ($1::uuid[]), or NULL for "every unindexed row".
+    """
+
+    table: str
+    collection: str
+    select_sql: str
+
+
+class Indexer:
+    def __init__(self, *, pool: asyncpg.Pool, vectors: VectorStore, embedder: Embedder) -> None:
+        self.pool = pool
+        self.vectors = vectors
+        self.embedder = embedder
+        self.failures = 0
+
+    async def index(self, table: IndexedTable, rows: Sequence[IndexRow]) -> bool:
+        """Embed and upsert `rows`, then mark them indexed; False (rows stay pending) if Qdrant failed."""
+        if not rows:
+            return True
+        vectors = await self.embedder.embed([row.text for row in rows])
+        points = [
+            VectorPoint(id=str(row.id), vector=vector, payload={**row.payload, "user_id": row.user_id})
+            for row, vector in zip(rows, vectors, strict=True)
+        ]
+        try:
+            await self.vectors.upsert(table.collection, points)
+        except (VectorStoreError, OSError) as exc:
+            self.failures += 1
+            _log.warning(
+                "vector index write failed; rows stay pending for repair",
+                extra={"collection": table.collection, "rows": len(rows), "error": repr(exc)},
+            )
+            return False
+        await self.pool.execute(
+            f"UPDATE {table.table} SET indexed_at = now() WHERE id = ANY($1::uuid[])",
+            [row.id for row in rows],
+        )
+        return True
+
+    async def remove(self, collection: str, ids: Sequence[UUID]) -> None:
+        """Drop points; a failure is logged (a later reindex removes orphans) but never raised."""
+        try:
+            await self.vectors.delete(collection, [str(i) for i in ids])
+        except (VectorStoreError, OSError) as exc:
+            self.failures += 1
+            _log.warning("vector index delete failed", extra={"collection": collection, "error": repr(exc)})
+
+    async def load(self, table: IndexedTable, ids: Sequence[UUID] | None) -> list[IndexRow]:
+        rows = await self.pool.fetch(table.select_sql, list(ids) if ids is not None else None)
+        return [IndexRow(r["id"], r["user_id"], r["text"], r["payload"]) for r in rows]
+
+    async def repair(self, tables: Sequence[IndexedTable]) -> int:
+        """Index every row still pending; returns how many were written."""
+        written = 0
+        for table in tables:
+            pending = await self.load(table, None)
+            for start in range(0, len(pending), _REPAIR_BATCH):
+                batch = pending[start : start + _REPAIR_BATCH]
+                if not await self.index(table, batch):
+                    return written
+                written += len(batch)
+        return written
+
+    async def repair_forever(self, tables: Sequence[IndexedTable], *, interval_seconds: float) -> None:
+        """The lifespan's background task: retry pending rows every `interval_seconds`."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                repaired = await self.repair(tables)
+            except (asyncpg.PostgresError, OSError) as exc:
+                _log.warning("index repair pass failed", extra={"error": repr(exc)})
+                continue
+            if repaired:
+                _log.info("index repair wrote pending rows", extra={"rows": repaired})

@@ -1,0 +1,49 @@
+"""The tables mirrored into Qdrant, and how each row becomes a point (text to embed, payload to keep).
+
+Each query takes $1: an array of ids to (re)load, or NULL for pending rows (`indexed_at IS NULL`),
+oldest first and at most 1,000 at a time (the repair loop comes back for the rest).
+"""
+
+from __future__ import annotations
+
+from memory_gateway.adapters.indexer import IndexedTable
+
+# Qdrant's datetime index reads RFC 3339; Postgres's own text form ("2026-01-01 10:00:00+00") it does not.
+_ISO_UTC = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+_WHICH = "WHERE ($1::uuid[] IS NULL AND indexed_at IS NULL) OR id = ANY($1::uuid[]) ORDER BY updated_at LIMIT 1000"
+
+MEMORIES = IndexedTable(
+    table="memories",
+    collection="agent_memories",
+    select_sql=f"""
+        SELECT id, user_id, text,
+               jsonb_build_object('kind', kind, 'source', source,
+                                  'created_at', {_ISO_UTC.format(col="created_at")}) AS payload
+        FROM memories {_WHICH}""",
+)
+
+DOC_CHUNKS = IndexedTable(
+    table="doc_chunks",
+    collection="doc_chunks",
+    # The heading path goes into the embedded text: "Setup > Install: run make dev" finds "setup".
+    select_sql=f"""
+        SELECT id, user_id,
+               CASE WHEN cardinality(heading_path) > 0
+                    THEN array_to_string(heading_path, ' > ') || E'\\n' || text ELSE text END AS text,
+               jsonb_build_object('kind', 'doc_chunk', 'document_id', document_id::text,
+                                  'created_at', {_ISO_UTC.format(col="created_at")}) AS payload
+        FROM doc_chunks {_WHICH}""",
+)
+
+EVENTS = IndexedTable(
+    table="events",
+    collection="events",
+    select_sql=f"""
+        SELECT id, user_id,
+               concat_ws(E'\\n', NULLIF(event_type, ''), NULLIF(subject, ''), NULLIF(summary, '')) AS text,
+               jsonb_build_object('kind', event_type, 'created_at', {_ISO_UTC.format(col="occurred_at")})
+                   AS payload
+        FROM events {_WHICH}""",
+)
+
+INDEXED_TABLES = (MEMORIES, DOC_CHUNKS, EVENTS)
