@@ -61,6 +61,16 @@ CREATE TABLE IF NOT EXISTS memory_history (
 );
 CREATE INDEX IF NOT EXISTS memory_history_memory_idx ON memory_history (user_id, memory_id, id);
 
+-- One counter per user, bumped in the same transaction as any write to the user's memories. Cached
+-- recall results are keyed by it, so a write invalidates them at once, even if Valkey was down when it
+-- happened (a counter kept in Valkey would miss that write and serve stale results until they expire).
+CREATE TABLE IF NOT EXISTS recall_generations (
+    user_id    text PRIMARY KEY CHECK (user_id <> ''),
+    generation bigint NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE IF NOT EXISTS documents (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id      text NOT NULL CHECK (user_id <> ''),
@@ -105,7 +115,7 @@ DO $$
 DECLARE
     table_name text;
 BEGIN
-    FOREACH table_name IN ARRAY ARRAY['memories', 'memory_history', 'documents', 'doc_chunks']
+    FOREACH table_name IN ARRAY ARRAY['memories', 'memory_history', 'recall_generations', 'documents', 'doc_chunks']
     LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I_touch_updated_at ON %I', table_name, table_name);
         EXECUTE format(

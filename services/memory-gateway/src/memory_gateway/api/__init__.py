@@ -1,5 +1,7 @@
-"""HTTP routers of the memory-gateway; the memory operations (`/v1/...`) arrive with their issue."""
+"""HTTP routers of the memory-gateway (`/v1/...`)."""
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from memory_gateway.api.memories import router as memories_router
+
+routers: list[APIRouter] = [memories_router]

@@ -1,0 +1,167 @@
+"""Long-term memory: remember (deduplicated, bi-temporal), get, update, forget, history.
+
+Postgres is written first, in one transaction per call; the vector index follows after the commit (a
+failed index write leaves the row pending for the repair loop, never lost). What remember does with a
+new memory, in order:
+1. an idempotency key seen before returns the first result ("replayed");
+2. the same text (case and spacing aside) of the same kind, still active, is a "duplicate": the existing
+   memory is kept, its importance raised to the larger of the two and its metadata merged;
+3. a very similar active memory of the same kind (cosine >= MEMORY_DEDUPE_SIMILARITY) is "merged": it
+   takes the new text, and its history keeps the old one;
+4. otherwise it is "created"; it supersedes the active memories that share its `key` slot and the ones
+   named in `supersedes`: they get `valid_to` (never deleted) and stay visible in history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from memory_gateway.domain.models import MemoryRow, NewMemory, content_hash
+from memory_gateway.domain.ranking import cosine
+from pma_core.errors import NotFoundError, ValidationFailedError
+from pma_core.vectors import VectorFilter
+
+if TYPE_CHECKING:
+    from memory_gateway.adapters.indexer import Indexer
+    from memory_gateway.adapters.memories import MemoryRepository, MemoryTx
+
+COLLECTION = "agent_memories"
+
+
+@dataclass(frozen=True)
+class Remembered:
+    memory: MemoryRow
+    outcome: str
+    superseded: tuple[UUID, ...] = ()
+
+
+@dataclass
+class _Batch:
+    """Memories created earlier in the same call, so items of one batch deduplicate against each other."""
+
+    created: list[tuple[MemoryRow, list[float]]]
+
+
+class MemoryService:
+    def __init__(self, *, repository: MemoryRepository, indexer: Indexer, dedupe_similarity: float) -> None:
+        self.repository = repository
+        self.indexer = indexer
+        self.dedupe_similarity = dedupe_similarity
+
+    async def remember(self, user_id: str, items: Sequence[NewMemory]) -> list[Remembered]:
+        """Store a batch (1-100) for one user in one transaction; see the module docstring for the rules."""
+        vectors = await self.indexer.embedder.embed([item.text for item in items])
+        batch = _Batch(created=[])
+        async with self.repository.transaction(user_id) as tx:
+            results = [
+                await self._remember_one(tx, item, vector, batch) for item, vector in zip(items, vectors, strict=True)
+            ]
+            if any(r.outcome != "replayed" for r in results):
+                await tx.bump_generation()
+        await self._index({r.memory.id for r in results if r.outcome in ("created", "merged")})
+        return results
+
+    async def _remember_one(self, tx: MemoryTx, item: NewMemory, vector: list[float], batch: _Batch) -> Remembered:
+        if item.idempotency_key and (first := await tx.by_idempotency_key(item.idempotency_key)):
+            return Remembered(first, "replayed")
+        if same := await tx.active_by_hash(content_hash(item.kind, item.text)):
+            return Remembered(await self._absorb(tx, same, item, action_text=None), "duplicate")
+        if similar := await self._near_duplicate(tx, item, vector, batch):
+            return Remembered(await self._absorb(tx, similar, item, action_text=item.text), "merged")
+        return await self._create(tx, item, vector, batch)
+
+    async def _near_duplicate(
+        self, tx: MemoryTx, item: NewMemory, vector: list[float], batch: _Batch
+    ) -> MemoryRow | None:
+        for row, other in batch.created:
+            if row.kind == item.kind and cosine(vector, other) >= self.dedupe_similarity:
+                return row
+        hits = await self.indexer.vectors.search(
+            COLLECTION,
+            vector,
+            flt=VectorFilter(user_id=tx.user_id, kinds=[item.kind]),
+            limit=3,
+            score_threshold=self.dedupe_similarity,
+        )
+        candidates = await tx.active([UUID(hit.id) for hit in hits])
+        order = {UUID(hit.id): rank for rank, hit in enumerate(hits)}
+        return min(candidates, key=lambda row: order[row.id], default=None)
+
+    async def _absorb(
+        self, tx: MemoryTx, existing: MemoryRow, item: NewMemory, *, action_text: str | None
+    ) -> MemoryRow:
+        """Fold a repeated memory into the existing one: keep one copy, lose nothing it said."""
+        changes: dict[str, Any] = {
+            "importance": max(existing.importance, item.importance),
+            "metadata": {**existing.metadata, **item.metadata},
+        }
+        if action_text is not None and action_text != existing.text:
+            changes["text"] = action_text
+        if item.source and not existing.source:
+            changes["source"] = item.source
+        updated = await tx.update(existing.id, changes)
+        details = {"outcome": "merged" if action_text else "duplicate", "source": item.source}
+        await tx.record(existing.id, "merged", old_text=existing.text, new_text=updated.text, details=details)
+        return updated
+
+    async def _create(self, tx: MemoryTx, item: NewMemory, vector: list[float], batch: _Batch) -> Remembered:
+        explicit = await tx.active(item.supersedes) if item.supersedes else []
+        missing = set(item.supersedes) - {row.id for row in explicit}
+        if missing:
+            raise ValidationFailedError(
+                "supersedes names memories that are not active memories of this user",
+                details={"field": "supersedes", "ids": sorted(str(i) for i in missing)},
+            )
+        slot_holders = await tx.active_with_key(item.key) if item.key else []
+        created = await tx.insert(item)
+        await tx.record(created.id, "created", old_text=None, new_text=created.text, details={"source": item.source})
+        replaced = {row.id: row for row in [*explicit, *slot_holders]}
+        if replaced:
+            await tx.supersede(list(replaced), created.id)
+            for old in replaced.values():
+                why = {"superseded_by": str(created.id), "reason": "key" if old.key == item.key else "explicit"}
+                await tx.record(old.id, "superseded", old_text=old.text, new_text=created.text, details=why)
+        batch.created.append((created, vector))
+        return Remembered(created, "created", tuple(replaced))
+
+    async def _index(self, ids: set[UUID]) -> None:
+        from memory_gateway.adapters.tables import MEMORIES
+
+        if ids:
+            await self.indexer.index(MEMORIES, await self.indexer.load(MEMORIES, list(ids)))
+
+    async def get(self, user_id: str, memory_id: UUID) -> MemoryRow:
+        row = await self.repository.get(user_id, memory_id)
+        if row is None:
+            raise NotFoundError(f"memory {memory_id} not found", details={"id": str(memory_id)})
+        return row
+
+    async def update(self, user_id: str, memory_id: UUID, changes: dict[str, Any]) -> MemoryRow:
+        """Edit a memory in place (history keeps the old text); a new text is re-embedded."""
+        async with self.repository.transaction(user_id) as tx:
+            current = await tx.lock(memory_id)
+            if current is None:
+                raise NotFoundError(f"memory {memory_id} not found", details={"id": str(memory_id)})
+            updated = await tx.update(memory_id, changes)
+            details = {"changed": sorted(changes)}
+            await tx.record(memory_id, "updated", old_text=current.text, new_text=updated.text, details=details)
+            await tx.bump_generation()
+        if "text" in changes or "kind" in changes:
+            await self._index({memory_id})
+        return updated
+
+    async def forget(self, user_id: str, memory_id: UUID) -> None:
+        """Delete a memory and its history from Postgres, and its point from the index."""
+        async with self.repository.transaction(user_id) as tx:
+            if not await tx.delete(memory_id):
+                raise NotFoundError(f"memory {memory_id} not found", details={"id": str(memory_id)})
+            await tx.bump_generation()
+        await self.indexer.remove(COLLECTION, [memory_id])
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
