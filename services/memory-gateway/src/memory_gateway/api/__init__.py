@@ -3,5 +3,6 @@
 from fastapi import APIRouter
 
 from memory_gateway.api.memories import router as memories_router
+from memory_gateway.api.users import router as users_router
 
-routers: list[APIRouter] = [memories_router]
+routers: list[APIRouter] = [users_router, memories_router]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from uuid import UUID
 
 from memory_gateway.domain.models import MemoryRow, RecallScope
 from memory_gateway.domain.ranking import Fused, importance_weight, mmr, recency_weight, rrf_fuse
-from pma_core.vectors import VectorFilter
+from pma_core.vectors import VectorFilter, VectorStoreError
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from memory_gateway.adapters.memories import MemoryRepository
@@ -86,7 +89,13 @@ class RecallService:
             created_from=scope.created_after,
             created_to=scope.created_before,
         )
-        hits = await self.vectors.search(COLLECTION, vector, flt=flt, limit=self.settings.candidates)
+        try:
+            hits = await self.vectors.search(COLLECTION, vector, flt=flt, limit=self.settings.candidates)
+        except (VectorStoreError, OSError) as exc:
+            # Qdrant down or its collection being rebuilt: answer from full-text search alone rather than
+            # fail; the hits' parts show dense_rank None, so callers can tell.
+            _log.warning("vector search failed; recall is lexical only", extra={"error": repr(exc)})
+            return []
         return [(UUID(hit.id), hit.score) for hit in hits]
 
     def _score(self, row: MemoryRow, fused: Fused, scope: RecallScope) -> ScoredMemory:
