@@ -111,16 +111,38 @@ CREATE INDEX IF NOT EXISTS doc_chunks_unindexed_idx ON doc_chunks (updated_at) W
 ALTER TABLE events ADD COLUMN IF NOT EXISTS indexed_at timestamptz;
 CREATE INDEX IF NOT EXISTS events_unindexed_idx ON events (updated_at) WHERE indexed_at IS NULL;
 
+-- updated_at says when a row's content changed. Marking a row indexed (or pending again for a reindex) is
+-- bookkeeping, not a change: for the mirrored tables the trigger leaves updated_at alone then.
+CREATE OR REPLACE FUNCTION pma_touch_updated_at_unless_index_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF (to_jsonb(NEW) - 'indexed_at' - 'updated_at') = (to_jsonb(OLD) - 'indexed_at' - 'updated_at') THEN
+        NEW.updated_at := OLD.updated_at;
+    ELSE
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 DO $$
 DECLARE
     table_name text;
 BEGIN
-    FOREACH table_name IN ARRAY ARRAY['memories', 'memory_history', 'recall_generations', 'documents', 'doc_chunks']
+    FOREACH table_name IN ARRAY ARRAY['memory_history', 'recall_generations', 'documents']
     LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I_touch_updated_at ON %I', table_name, table_name);
         EXECUTE format(
             'CREATE TRIGGER %I_touch_updated_at BEFORE UPDATE ON %I '
             'FOR EACH ROW EXECUTE FUNCTION pma_touch_updated_at()',
+            table_name, table_name);
+    END LOOP;
+    FOREACH table_name IN ARRAY ARRAY['memories', 'doc_chunks', 'events']
+    LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I_touch_updated_at ON %I', table_name, table_name);
+        EXECUTE format(
+            'CREATE TRIGGER %I_touch_updated_at BEFORE UPDATE ON %I '
+            'FOR EACH ROW EXECUTE FUNCTION pma_touch_updated_at_unless_index_only()',
             table_name, table_name);
     END LOOP;
 END;

@@ -138,3 +138,15 @@ async def test_forget_removes_the_memory_and_its_history(memory: MemoryGatewayCl
         await conn.close()
     assert left == 0
     assert (await memory.recall(USER, "dentist", use_cache=False)).hits == []
+
+
+async def test_indexing_is_not_an_update(memory: MemoryGatewayClient, postgres_url: str) -> None:
+    created = (await memory.remember(_memory("Standup is at 9:15"))).memory
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        row = await conn.fetchrow("SELECT indexed_at, created_at, updated_at FROM memories WHERE id = $1", created.id)
+    finally:
+        await conn.close()
+    assert row is not None
+    assert row["indexed_at"] is not None
+    assert row["updated_at"] == row["created_at"]
