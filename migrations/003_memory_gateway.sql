@@ -116,7 +116,9 @@ CREATE INDEX IF NOT EXISTS events_unindexed_idx ON events (updated_at) WHERE ind
 CREATE OR REPLACE FUNCTION pma_touch_updated_at_unless_index_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF (to_jsonb(NEW) - 'indexed_at' - 'updated_at') = (to_jsonb(OLD) - 'indexed_at' - 'updated_at') THEN
+    -- search_tsv is generated after BEFORE triggers run, so NEW does not hold it yet: leave it out.
+    IF (to_jsonb(NEW) - 'indexed_at' - 'updated_at' - 'search_tsv')
+       = (to_jsonb(OLD) - 'indexed_at' - 'updated_at' - 'search_tsv') THEN
         NEW.updated_at := OLD.updated_at;
     ELSE
         NEW.updated_at := now();
