@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from memory_gateway import __version__
 from memory_gateway.adapters.indexer import Indexer
+from memory_gateway.adapters.reindex import ReindexStatus
 from memory_gateway.adapters.tables import INDEXED_TABLES
 from memory_gateway.api import routers
 from memory_gateway.deps import State
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
             readiness = [*core_readiness(core), _vector_readiness(vectors)]
             yield {"resources": state, "readiness": readiness}
 
-    return build_app(
+    app = build_app(
         settings=settings,
         title="memory-gateway",
         version=__version__,
@@ -75,6 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         routers=routers,
     )
+    app.state.reindex_status = ReindexStatus()
+    return app
 
 
 def app_from_env() -> FastAPI:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -129,5 +130,15 @@ def collections_command(
         typer.echo(f"{status:<8} {collection}")
 
 
+def _register_service_commands() -> None:
+    """Commands that services contribute (entry point group `pma.commands`), e.g. the gateway's `reindex`.
+
+    Core never imports a service; a service installed alongside adds its commands here.
+    """
+    for entry in entry_points(group="pma.commands"):
+        app.command(entry.name)(entry.load())
+
+
 def main() -> None:
+    _register_service_commands()
     app()
