@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from memory_gateway.adapters.indexer import Indexer
+from memory_gateway.adapters.mem0 import Mem0Mirror
 from memory_gateway.settings import Settings
 from pma_core.cache import ValkeyCache
 from pma_core.embedders import Embedder
@@ -23,6 +24,8 @@ class State:
     vectors: VectorStore
     embedder: Embedder
     indexer: Indexer
+    # The optional mem0 mirror (MEM0_API_KEY); None when it is not configured.
+    mem0: Mem0Mirror | None = None
 
 
 def get_state(request: Request) -> State:

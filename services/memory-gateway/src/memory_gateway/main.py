@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from memory_gateway import __version__
 from memory_gateway.adapters.indexer import Indexer
+from memory_gateway.adapters.mem0 import Mem0Mirror
 from memory_gateway.adapters.reindex import ReindexStatus
 from memory_gateway.adapters.tables import INDEXED_TABLES
 from memory_gateway.api import routers
@@ -57,6 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
                 indexer.repair_forever(INDEXED_TABLES, interval_seconds=settings.memory.index_repair_interval_seconds)
             )
             stack.push_async_callback(_cancel, repair)
+            mem0 = Mem0Mirror(settings.mem0) if settings.mem0.enabled else None
+            if mem0 is not None:
+                stack.push_async_callback(mem0.aclose)
             state = State(
                 settings=settings,
                 pool=core.pool,
@@ -64,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
                 vectors=vectors,
                 embedder=embedder,
                 indexer=indexer,
+                mem0=mem0,
             )
             readiness = [*core_readiness(core), _vector_readiness(vectors)]
             yield {"resources": state, "readiness": readiness}

@@ -139,6 +139,7 @@ class RecallRequest(_Strict):
     mmr: bool = Field(default=False, description="Re-rank for diversity (maximal marginal relevance).")
     mmr_lambda: float = Field(default=0.5, ge=0, le=1, description="1 = relevance only, 0 = diversity only.")
     use_cache: bool = True
+    include_mem0: bool = Field(default=False, description="Also ask mem0 (when MEM0_API_KEY is set).")
 
 
 class ScoreParts(BaseModel):
@@ -160,7 +161,17 @@ class RecallHit(BaseModel):
     parts: ScoreParts
 
 
+class ExternalHit(BaseModel):
+    """A hit from a mirror (mem0): not one of our memories, so it carries its own id and text."""
+
+    source: Literal["mem0"]
+    id: str
+    text: str
+    score: float | None
+
+
 class RecallRead(BaseModel):
     hits: list[RecallHit]
+    external_hits: list[ExternalHit] = Field(default_factory=list, description="mem0's hits, if asked for.")
     cached: bool
     took_ms: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Annotated
@@ -16,6 +17,7 @@ from memory_gateway.domain.models import MemoryRow, NewMemory, RecallScope, stat
 from memory_gateway.domain.recall import RecallQuery, RecallService, ScoredMemory, elapsed_ms
 from pma_core.contracts.common import UserId
 from pma_core.contracts.memory import (
+    ExternalHit,
     MemoryBatchCreate,
     MemoryCreate,
     MemoryHistoryRead,
@@ -37,7 +39,10 @@ UserQuery = Annotated[UserId, Query(description="The memory's owner: every call 
 def memory_service(state: StateDep) -> MemoryService:
     repository = MemoryRepository(state.pool)
     return MemoryService(
-        repository=repository, indexer=state.indexer, dedupe_similarity=state.settings.memory.dedupe_similarity
+        repository=repository,
+        indexer=state.indexer,
+        dedupe_similarity=state.settings.memory.dedupe_similarity,
+        mirror=state.mem0,
     )
 
 
@@ -95,18 +100,26 @@ async def remember_batch(body: MemoryBatchCreate, memories: Memories) -> Remembe
 
 
 @router.post("/recall", response_model=RecallRead, summary="recall: hybrid retrieval, explained")
-async def recall(body: RecallRequest, recalls: Recalls) -> RecallRead:
+async def recall(body: RecallRequest, recalls: Recalls, state: StateDep) -> RecallRead:
     started = time.perf_counter()
     request = body.model_dump(mode="json", exclude={"use_cache"})
     key, hit = await recalls.cached(body.user_id, request) if body.use_cache else ("", None)
     if hit is not None:
-        return RecallRead(hits=json.loads(hit), cached=True, took_ms=elapsed_ms(started))
+        return RecallRead(**json.loads(hit), cached=True, took_ms=elapsed_ms(started))
     scope = RecallScope(user_id=body.user_id, now=now_utc(), **body.filters.model_dump())
     query = RecallQuery(scope=scope, text=body.query, limit=body.limit, mmr=body.mmr, mmr_lambda=body.mmr_lambda)
-    hits = [_hit(s) for s in await recalls.recall(query)]
+    ours, theirs = await asyncio.gather(recalls.recall(query), _mem0_hits(state, body))
+    result = RecallRead(hits=[_hit(s) for s in ours], external_hits=theirs, cached=False, took_ms=0.0)
     if body.use_cache:
-        await recalls.store(key, json.dumps([h.model_dump(mode="json") for h in hits]).encode())
-    return RecallRead(hits=hits, cached=False, took_ms=elapsed_ms(started))
+        await recalls.store(key, result.model_dump_json(include={"hits", "external_hits"}).encode())
+    return result.model_copy(update={"took_ms": elapsed_ms(started)})
+
+
+async def _mem0_hits(state: StateDep, body: RecallRequest) -> list[ExternalHit]:
+    if not body.include_mem0 or state.mem0 is None:
+        return []
+    found = await state.mem0.search(body.user_id, body.query, limit=body.limit)
+    return [ExternalHit(source="mem0", id=h.id, text=h.text, score=h.score) for h in found]
 
 
 def _hit(scored: ScoredMemory) -> RecallHit:

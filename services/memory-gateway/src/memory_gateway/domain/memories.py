@@ -14,10 +14,10 @@ new memory, in order:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from memory_gateway.domain.models import MemoryRow, NewMemory, content_hash
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from memory_gateway.adapters.memories import MemoryRepository, MemoryTx
 
 COLLECTION = "agent_memories"
+
+
+class Mirror(Protocol):
+    """Somewhere else memories are copied to (mem0); fire-and-forget, it must never block remember."""
+
+    def mirror(self, user_id: str, text: str, metadata: Mapping[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,18 @@ class _Batch:
 
 
 class MemoryService:
-    def __init__(self, *, repository: MemoryRepository, indexer: Indexer, dedupe_similarity: float) -> None:
+    def __init__(
+        self,
+        *,
+        repository: MemoryRepository,
+        indexer: Indexer,
+        dedupe_similarity: float,
+        mirror: Mirror | None = None,
+    ) -> None:
         self.repository = repository
         self.indexer = indexer
         self.dedupe_similarity = dedupe_similarity
+        self.mirror = mirror
 
     async def remember(self, user_id: str, items: Sequence[NewMemory]) -> list[Remembered]:
         """Store a batch (1-100) for one user in one transaction; see the module docstring for the rules."""
@@ -62,7 +76,11 @@ class MemoryService:
             ]
             if any(r.outcome != "replayed" for r in results):
                 await tx.bump_generation()
-        await self._index({r.memory.id for r in results if r.outcome in ("created", "merged")})
+        written = [r.memory for r in results if r.outcome in ("created", "merged")]
+        await self._index({row.id for row in written})
+        if self.mirror is not None:
+            for row in written:
+                self.mirror.mirror(user_id, row.text, {"pma_memory_id": str(row.id), "kind": row.kind})
         return results
 
     async def _remember_one(self, tx: MemoryTx, item: NewMemory, vector: list[float], batch: _Batch) -> Remembered:

@@ -1,0 +1,76 @@
+"""Optional mirror to mem0's platform API (with MEM0_API_KEY): remember also writes there, recall can ask it.
+
+mem0 is a convenience, never a dependency: writes run in the background after our own commit, and every
+call is bounded by MEM0_TIMEOUT_SECONDS; a failing or slow mem0 is logged and counted, nothing more.
+Wire format of mem0's platform API: `POST /v1/memories/` (messages, user_id, metadata, infer) and
+`POST /v2/memories/search/` (query, filters, top_k), with `Authorization: Token <key>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from memory_gateway.settings import Mem0Settings
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Mem0Hit:
+    id: str
+    text: str
+    score: float | None
+
+
+class Mem0Mirror:
+    def __init__(self, settings: Mem0Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        assert settings.api_key is not None, "Mem0Mirror needs MEM0_API_KEY"
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/"),
+            headers={"Authorization": f"Token {settings.api_key.get_secret_value()}"},
+            timeout=settings.timeout_seconds,
+            transport=transport,
+        )
+        self._pending: set[asyncio.Task[None]] = set()
+        self.failures = 0
+
+    def mirror(self, user_id: str, text: str, metadata: Mapping[str, Any]) -> None:
+        """Send a memory to mem0 in the background; the caller never waits for it."""
+        task = asyncio.create_task(self._add(user_id, text, metadata))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _add(self, user_id: str, text: str, metadata: Mapping[str, Any]) -> None:
+        body = {"messages": [{"role": "user", "content": text}], "user_id": user_id, "metadata": dict(metadata)}
+        try:
+            response = await self._http.post("/v1/memories/", json={**body, "infer": False})
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            self.failures += 1
+            _log.warning("mem0 mirror write failed", extra={"error": repr(exc)})
+
+    async def search(self, user_id: str, query: str, *, limit: int) -> list[Mem0Hit]:
+        """mem0's hits for the query, or [] when mem0 fails or is slower than the timeout."""
+        body = {"query": query, "filters": {"AND": [{"user_id": user_id}]}, "top_k": limit}
+        try:
+            response = await self._http.post("/v2/memories/search/", json=body)
+            response.raise_for_status()
+            payload = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            self.failures += 1
+            _log.warning("mem0 search failed; recall goes on without it", extra={"error": repr(exc)})
+            return []
+        results = payload.get("results", []) if isinstance(payload, dict) else payload
+        return [Mem0Hit(str(r.get("id")), str(r.get("memory", "")), r.get("score")) for r in results]
+
+    async def aclose(self) -> None:
+        """Let in-flight writes finish (each is bounded by the timeout), then close."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._http.aclose()
