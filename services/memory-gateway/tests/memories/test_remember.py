@@ -150,3 +150,11 @@ async def test_indexing_is_not_an_update(memory: MemoryGatewayClient, postgres_u
     assert row is not None
     assert row["indexed_at"] is not None
     assert row["updated_at"] == row["created_at"]
+
+
+async def test_session_summaries_are_never_merged(memory: MemoryGatewayClient) -> None:
+    text = "Session summary: user asked about the launch plan; assistant listed the next three steps"
+    first = await memory.remember(_memory(text, kind="summary", source="session:s1"))
+    second = await memory.remember(_memory(text + ".", kind="summary", source="session:s1"))
+    assert (first.outcome, second.outcome) == ("created", "created")
+    assert first.memory.id != second.memory.id

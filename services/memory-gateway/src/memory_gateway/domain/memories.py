@@ -88,7 +88,8 @@ class MemoryService:
             return Remembered(first, "replayed")
         if same := await tx.active_by_hash(content_hash(item.kind, item.text)):
             return Remembered(await self._absorb(tx, same, item, action_text=None), "duplicate")
-        if similar := await self._near_duplicate(tx, item, vector, batch):
+        # Session summaries cover different turns even when they read alike: never merge them.
+        if item.kind != "summary" and (similar := await self._near_duplicate(tx, item, vector, batch)):
             return Remembered(await self._absorb(tx, similar, item, action_text=item.text), "merged")
         return await self._create(tx, item, vector, batch)
 
