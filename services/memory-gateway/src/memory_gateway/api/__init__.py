@@ -3,8 +3,17 @@
 from fastapi import APIRouter
 
 from memory_gateway.api.admin import router as admin_router
+from memory_gateway.api.events import router as events_router
+from memory_gateway.api.graph import router as graph_router
 from memory_gateway.api.memories import router as memories_router
 from memory_gateway.api.sessions import router as sessions_router
 from memory_gateway.api.users import router as users_router
 
-routers: list[APIRouter] = [admin_router, users_router, memories_router, sessions_router]
+routers: list[APIRouter] = [
+    admin_router,
+    users_router,
+    memories_router,
+    events_router,
+    sessions_router,
+    graph_router,
+]
