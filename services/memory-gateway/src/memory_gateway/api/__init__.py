@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from memory_gateway.api.admin import router as admin_router
+from memory_gateway.api.documents import router as documents_router
 from memory_gateway.api.events import router as events_router
 from memory_gateway.api.graph import router as graph_router
 from memory_gateway.api.memories import router as memories_router
@@ -14,6 +15,7 @@ routers: list[APIRouter] = [
     users_router,
     memories_router,
     events_router,
+    documents_router,
     sessions_router,
     graph_router,
 ]
