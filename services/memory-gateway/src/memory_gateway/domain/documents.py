@@ -241,9 +241,7 @@ class Documents:
         """MMR over the best candidates: near-copies (overlapping chunks, repeated passages) give way."""
         pool = {row.id: (row, parts) for row, parts in scored[: request.limit * _MMR_POOL_FACTOR]}
         vectors = await self.index.chunk_vectors(list(pool))
-        # Pure-Python cosine work, quadratic in `limit`: a worker thread keeps the event loop serving.
-        chosen = await asyncio.to_thread(
-            mmr,
+        chosen = mmr(
             list(pool),
             relevance=lambda chunk_id: pool[chunk_id][1].final,
             vector=vectors.get,

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -71,29 +74,31 @@ def mmr(
     to what is already picked, so near-copies of a top hit give way to different relevant ones.
 
     Relevance is rescaled to [0, 1] so it is comparable with cosine similarity. Candidates without a
-    vector are treated as unlike everything.
+    vector are treated as unlike everything. One similarity matrix and a running maximum per candidate
+    keep it at O(n^2) numpy work instead of O(limit x n x picked) Python loops.
     """
     if not candidates:
         return []
-    top = max(relevance(c) for c in candidates) or 1.0
-    chosen: list[K] = []
-    remaining = list(candidates)
-    while remaining and len(chosen) < limit:
-        best = max(remaining, key=lambda c: _mmr_score(c, chosen, relevance(c) / top, vector, lambda_))
-        chosen.append(best)
-        remaining.remove(best)
-    return chosen
+    relevances = np.array([relevance(c) for c in candidates], dtype=np.float64)
+    relevances /= relevances.max() or 1.0
+    similarity = _similarity_matrix([vector(c) for c in candidates])
+    closest = np.zeros(len(candidates))
+    picked: list[int] = []
+    available = np.ones(len(candidates), dtype=bool)
+    for _ in range(min(limit, len(candidates))):
+        scores = np.where(available, lambda_ * relevances - (1.0 - lambda_) * closest, -np.inf)
+        best = int(np.argmax(scores))
+        picked.append(best)
+        available[best] = False
+        closest = np.maximum(closest, similarity[best])
+    return [candidates[i] for i in picked]
 
 
-def _mmr_score(
-    candidate: K,
-    chosen: Sequence[K],
-    relevance: float,
-    vector: Callable[[K], Sequence[float] | None],
-    lambda_: float,
-) -> float:
-    own = vector(candidate)
-    redundancy = 0.0
-    if own is not None:
-        redundancy = max((cosine(own, other) for c in chosen if (other := vector(c)) is not None), default=0.0)
-    return lambda_ * relevance - (1.0 - lambda_) * redundancy
+def _similarity_matrix(vectors: Sequence[Sequence[float] | None]) -> npt.NDArray[np.float64]:
+    """Pairwise cosine similarity; rows of candidates without a vector are all zero."""
+    width = next((len(v) for v in vectors if v is not None), 1)
+    matrix = np.array([v if v is not None else [0.0] * width for v in vectors], dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    result: npt.NDArray[np.float64] = matrix @ matrix.T
+    return result
