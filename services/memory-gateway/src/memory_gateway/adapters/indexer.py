@@ -52,11 +52,17 @@ class Indexer:
         self.embedder = embedder
         self.failures = 0
 
-    async def index(self, table: IndexedTable, rows: Sequence[IndexRow]) -> bool:
-        """Embed and upsert `rows`, then mark them indexed; False (rows stay pending) if Qdrant failed."""
+    async def index(
+        self, table: IndexedTable, rows: Sequence[IndexRow], *, known: Mapping[UUID, list[float]] | None = None
+    ) -> bool:
+        """Embed and upsert `rows`, then mark them indexed; False (rows stay pending) if Qdrant failed.
+
+        `known` holds vectors the caller already computed for exactly these rows' texts: they are not
+        embedded again (with an API embedder, a second call per row would be paid twice).
+        """
         if not rows:
             return True
-        vectors = await self.embedder.embed([row.text for row in rows])
+        vectors = await self._vectors(rows, known or {})
         points = [
             VectorPoint(id=str(row.id), vector=vector, payload={**row.payload, "user_id": row.user_id})
             for row, vector in zip(rows, vectors, strict=True)
@@ -75,6 +81,13 @@ class Indexer:
             [row.id for row in rows],
         )
         return True
+
+    async def _vectors(self, rows: Sequence[IndexRow], known: Mapping[UUID, list[float]]) -> list[list[float]]:
+        missing = [row for row in rows if row.id not in known]
+        fresh = dict(
+            zip((row.id for row in missing), await self.embedder.embed([r.text for r in missing]), strict=True)
+        )
+        return [known[row.id] if row.id in known else fresh[row.id] for row in rows]
 
     async def remove(self, collection: str, ids: Sequence[UUID]) -> None:
         """Drop points; a failure is logged (a later reindex removes orphans) but never raised."""

@@ -76,8 +76,10 @@ class MemoryService:
             ]
             if any(r.outcome != "replayed" for r in results):
                 await tx.bump_generation()
-        written = [r.memory for r in results if r.outcome in ("created", "merged")]
-        await self._index({row.id for row in written})
+        # Created and merged memories now hold exactly their item's text, so its vector is already known.
+        known = {r.memory.id: v for r, v in zip(results, vectors, strict=True) if r.outcome in ("created", "merged")}
+        written = [r.memory for r in results if r.memory.id in known]
+        await self._index(set(known), known=known)
         if self.mirror is not None:
             for row in written:
                 self.mirror.mirror(user_id, row.text, {"pma_memory_id": str(row.id), "kind": row.kind})
@@ -147,11 +149,11 @@ class MemoryService:
         batch.created.append((created, vector))
         return Remembered(created, "created", tuple(replaced))
 
-    async def _index(self, ids: set[UUID]) -> None:
+    async def _index(self, ids: set[UUID], *, known: Mapping[UUID, list[float]] | None = None) -> None:
         from memory_gateway.adapters.tables import MEMORIES
 
         if ids:
-            await self.indexer.index(MEMORIES, await self.indexer.load(MEMORIES, list(ids)))
+            await self.indexer.index(MEMORIES, await self.indexer.load(MEMORIES, list(ids)), known=known)
 
     async def get(self, user_id: str, memory_id: UUID) -> MemoryRow:
         row = await self.repository.get(user_id, memory_id)
