@@ -15,13 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATA_DIR = Path(".pma-data")
 
 
-def _config(prefix: str) -> SettingsConfigDict:
+def settings_config(prefix: str) -> SettingsConfigDict:
+    """What every concern's settings share: its env prefix, `.env`, frozen, and empty meaning unset."""
     # An empty variable (`LLM_API_KEY=` in .env) means "not set", not "set to the empty string".
     return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True)
 
 
 class PostgresSettings(BaseSettings):
-    model_config = _config("POSTGRES_")
+    model_config = settings_config("POSTGRES_")
 
     url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54320/pma")
     pool_min_size: int = Field(default=1, ge=0)
@@ -35,7 +36,7 @@ class PostgresSettings(BaseSettings):
 
 
 class ValkeySettings(BaseSettings):
-    model_config = _config("VALKEY_")
+    model_config = settings_config("VALKEY_")
 
     url: SecretStr = SecretStr("redis://127.0.0.1:63790/0")
     # Prepended to every key; a service's default is its own name, so services never collide.
@@ -45,7 +46,7 @@ class ValkeySettings(BaseSettings):
 
 
 class QdrantSettings(BaseSettings):
-    model_config = _config("QDRANT_")
+    model_config = settings_config("QDRANT_")
 
     # A Qdrant server; when unset the embedded engine (qdrant-edge) is used at `path`.
     url: str | None = None
@@ -58,7 +59,7 @@ EmbeddingProvider = Literal["hashing", "openai", "fastembed"]
 
 
 class EmbeddingSettings(BaseSettings):
-    model_config = _config("EMBEDDING_")
+    model_config = settings_config("EMBEDDING_")
 
     # None picks one: `openai` when an API key is set, else the offline `hashing` embedder.
     provider: EmbeddingProvider | None = None
@@ -78,7 +79,7 @@ class EmbeddingSettings(BaseSettings):
 
 
 class LLMSettings(BaseSettings):
-    model_config = _config("LLM_") | SettingsConfigDict(populate_by_name=True)
+    model_config = settings_config("LLM_") | SettingsConfigDict(populate_by_name=True)
 
     base_url: str = "https://openrouter.ai/api/v1"
     api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("LLM_API_KEY", "OPENROUTER_API_KEY"))
@@ -99,7 +100,7 @@ class LLMSettings(BaseSettings):
 
 
 class LangfuseSettings(BaseSettings):
-    model_config = _config("LANGFUSE_")
+    model_config = settings_config("LANGFUSE_")
 
     public_key: str | None = None
     secret_key: SecretStr | None = None
@@ -112,7 +113,7 @@ class LangfuseSettings(BaseSettings):
 
 
 class HttpSettings(BaseSettings):
-    model_config = _config("HTTP_")
+    model_config = settings_config("HTTP_")
 
     # Request bodies over this size get a 413 before they are read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -122,7 +123,7 @@ class HttpSettings(BaseSettings):
 
 
 class ServiceUrls(BaseSettings):
-    model_config = _config("")
+    model_config = settings_config("")
 
     memory_gateway_url: str = "http://127.0.0.1:8101"
     planner_engine_url: str = "http://127.0.0.1:8102"
@@ -131,7 +132,7 @@ class ServiceUrls(BaseSettings):
 
 
 class LogSettings(BaseSettings):
-    model_config = _config("LOG_")
+    model_config = settings_config("LOG_")
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -140,7 +141,7 @@ class LogSettings(BaseSettings):
 class CoreSettings(BaseSettings):
     """What every service needs; a service's own `Settings` subclasses this and adds its concerns."""
 
-    model_config = _config("PMA_")
+    model_config = settings_config("PMA_")
 
     service_name: str = "pma"
     environment: Literal["development", "test", "production"] = "development"

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
-from pma_core.settings import CoreSettings, EmbeddingSettings, LLMSettings, QdrantSettings
-
-
-def _config(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True)
+from pma_core.settings import CoreSettings, EmbeddingSettings, LLMSettings, QdrantSettings, settings_config
 
 
 class MemorySettings(BaseSettings):
-    model_config = _config("MEMORY_")
+    model_config = settings_config("MEMORY_")
 
     # A new memory this similar (cosine) to an active one of the same user and kind updates it instead.
     dedupe_similarity: float = Field(default=0.95, gt=0, le=1)
@@ -33,7 +29,7 @@ class MemorySettings(BaseSettings):
 
 
 class Mem0Settings(BaseSettings):
-    model_config = _config("MEM0_")
+    model_config = settings_config("MEM0_")
 
     # With a key set, remember also writes to mem0's platform and recall can merge its hits.
     api_key: SecretStr | None = None

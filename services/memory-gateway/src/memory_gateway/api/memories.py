@@ -86,8 +86,7 @@ def _remembered(result: Remembered) -> RememberRead:
 @router.post("/remember", response_model=RememberRead, summary="remember: store a memory (deduplicated)")
 async def remember(body: MemoryCreate, memories: Memories, response: Response) -> RememberRead:
     """201 when a memory was created; 200 when it merged into one, repeated one, or replayed a key."""
-    item = MemoryItem.model_validate(body.model_dump(exclude={"user_id"}))
-    (result,) = await memories.remember(body.user_id, [_new(item)])
+    (result,) = await memories.remember(body.user_id, [_new(body)])
     response.status_code = status.HTTP_201_CREATED if result.outcome == "created" else status.HTTP_200_OK
     return _remembered(result)
 
