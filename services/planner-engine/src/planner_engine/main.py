@@ -2,25 +2,100 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
 from fastapi import FastAPI
 
 from planner_engine import __version__
+from planner_engine.adapters.llm import LLMPlanner
+from planner_engine.adapters.memory import PlannerMemory
+from planner_engine.adapters.scheduler import PlanScheduler
 from planner_engine.api import routers
+from planner_engine.deps import State
 from planner_engine.settings import Settings
-from pma_core.app.service import create_service_app
-from pma_core.clients import MemoryGatewayClient, SchedulerEngineClient
+from pma_core.app import ReadinessCheck, build_app
+from pma_core.clients import MemoryGatewayClient, SchedulerEngineClient, make_client
+from pma_core.embedders import open_embedder
+from pma_core.llm import LLMClient, make_tracer
 from pma_core.logging import configure_logging
+from pma_core.resources import core_readiness, open_core_resources
 
 DESCRIPTION = (
     "Planning service (`planner.*`): turns an intent into an SOP and tasks, with an LLM through"
-    " OpenRouter or a deterministic offline planner."
+    " OpenRouter or a deterministic offline planner; keeps the SOP library, prompt templates, imported"
+    " tasks and execution runs; hands accepted plans to the scheduler-engine."
 )
-# The services this one calls; each is a critical readiness dependency.
-CALLS = [MemoryGatewayClient, SchedulerEngineClient]
+_log = logging.getLogger(__name__)
+
+
+async def _retry_hand_overs(state: State, interval_seconds: float) -> None:
+    """Complete hand-overs that failed while the scheduler or the memory-gateway was down."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            scheduled, recorded = await state.acceptance().sweep()
+        except Exception:  # the loop must outlive any one failure (e.g. Postgres restarting)
+            _log.exception("hand-over sweep failed; retrying in %.0f s", interval_seconds)
+            continue
+        if scheduled or recorded:
+            _log.info("hand-over sweep: %d plans scheduled, %d plan events recorded", scheduled, recorded)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(settings, version=__version__, description=DESCRIPTION, calls=CALLS, routers=routers)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with open_core_resources(settings) as core, AsyncExitStack() as stack:
+            memory_client = make_client(settings, MemoryGatewayClient)
+            stack.push_async_callback(memory_client.aclose)
+            scheduler_client = make_client(settings, SchedulerEngineClient)
+            stack.push_async_callback(scheduler_client.aclose)
+            embedder = await open_embedder(settings.embedding, settings.llm)
+            stack.push_async_callback(embedder.close)
+            tracer = make_tracer(settings.langfuse)
+            stack.push_async_callback(tracer.aclose)
+            llm = LLMClient(settings.llm, tracer=tracer)
+            stack.push_async_callback(llm.aclose)
+            tuning = settings.planner
+            state = State(
+                settings=settings,
+                pool=core.pool,
+                embedder=embedder,
+                memory=PlannerMemory(
+                    memory_client, timeout_seconds=tuning.memory_timeout_seconds, limit=tuning.recall_limit
+                ),
+                scheduler=PlanScheduler(scheduler_client),
+                drafter=LLMPlanner(llm),
+            )
+            sweep = asyncio.create_task(_retry_hand_overs(state, tuning.handover_retry_interval_seconds))
+            stack.push_async_callback(_cancel, sweep)
+            # Both services it calls are non-critical: planning degrades without memory, and acceptance
+            # marks scheduling pending without the scheduler. Neither makes the planner unready.
+            readiness = [
+                *core_readiness(core),
+                ReadinessCheck("memory-gateway", memory_client.probe, critical=False),
+                ReadinessCheck("scheduler-engine", scheduler_client.probe, critical=False),
+            ]
+            yield {"resources": state, "readiness": readiness}
+
+    return build_app(
+        settings=settings,
+        title=settings.service_name,
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=routers,
+    )
 
 
 def app_from_env() -> FastAPI:

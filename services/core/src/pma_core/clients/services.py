@@ -8,6 +8,8 @@ from pma_core.clients.memory_events import EventsClient
 from pma_core.clients.memory_graph import GraphClient
 from pma_core.clients.memory_memories import MemoriesClient
 from pma_core.clients.memory_sessions import SessionsClient
+from pma_core.clients.planner import PlannerEngineClient as PlannerEngineClient
+from pma_core.clients.scheduler import SchedulingClient
 
 
 class MemoryGatewayClient(MemoriesClient, DocumentsClient, EventsClient, GraphClient, SessionsClient):
@@ -16,11 +18,9 @@ class MemoryGatewayClient(MemoriesClient, DocumentsClient, EventsClient, GraphCl
     service_name = "memory-gateway"
 
 
-class PlannerEngineClient(ServiceClient):
-    service_name = "planner-engine"
+class SchedulerEngineClient(SchedulingClient):
+    """`scheduler.*`: the intake of plans to place on the calendar."""
 
-
-class SchedulerEngineClient(ServiceClient):
     service_name = "scheduler-engine"
 
 

@@ -1,5 +1,7 @@
-"""HTTP routers of the planner-engine; its `/v1` operations arrive with its issue."""
+"""HTTP routers of the planner-engine."""
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from planner_engine.api import library, plans, tasks
+
+routers: list[APIRouter] = [plans.router, tasks.router, library.router]

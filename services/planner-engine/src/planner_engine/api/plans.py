@@ -1,0 +1,86 @@
+"""Plans over HTTP: create from an intent, read, list, accept, move, replan, and complete a scheduling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from planner_engine.adapters.plans import PlanRepository
+from planner_engine.deps import AcceptanceDep, PlannerDep, StateDep
+from pma_core.contracts.common import IdempotencyKey, UserId
+from pma_core.contracts.plans import (
+    PlanAccept,
+    PlanCreate,
+    PlanListRead,
+    PlanRead,
+    PlanReplan,
+    PlanStatus,
+    PlanStatusUpdate,
+    PlanUserRequest,
+)
+
+router = APIRouter(prefix="/v1", tags=["plans"])
+UserQuery = Annotated[UserId, Query(description="The plan's owner: every call is scoped to one user.")]
+KeyHeader = Annotated[
+    IdempotencyKey | None,
+    Header(alias="Idempotency-Key", description="Used as the body's idempotency_key when the body has none."),
+]
+
+
+@router.post("/plans", response_model=PlanRead, status_code=status.HTTP_201_CREATED, summary="plan an intent")
+async def create_plan(body: PlanCreate, planner: PlannerDep, response: Response, key: KeyHeader = None) -> PlanRead:
+    """Recall context from memory, match the SOP library, plan (LLM, or offline without a key), store the
+    draft. 201 with the new plan; 200 with the first plan when its idempotency key was seen before."""
+    if body.idempotency_key is None and key is not None:
+        body = body.model_copy(update={"idempotency_key": key})
+    plan, created = await planner.create(body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return plan
+
+
+@router.get("/plans", response_model=PlanListRead, summary="list a user's plans, newest first")
+async def list_plans(
+    user_id: UserQuery,
+    state: StateDep,
+    status_: Annotated[PlanStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> PlanListRead:
+    return PlanListRead(plans=await PlanRepository(state.pool).list_plans(user_id, status=status_, limit=limit))
+
+
+@router.get("/plans/{plan_id}", response_model=PlanRead, summary="one plan with its tasks")
+async def get_plan(plan_id: UUID, user_id: UserQuery, state: StateDep) -> PlanRead:
+    return await PlanRepository(state.pool).get(user_id, plan_id)
+
+
+@router.post("/plans/{plan_id}/accept", response_model=PlanRead, summary="accept a draft (and schedule it)")
+async def accept_plan(plan_id: UUID, body: PlanAccept, acceptance: AcceptanceDep) -> PlanRead:
+    """draft -> accepted; the SOP is saved to the library. With `schedule`, the tasks go to the
+    scheduler-engine: `scheduling.state` is `requested` when it took them (status `scheduled`), or
+    `pending` with `last_error` when it could not be reached; then POST .../schedule (or the background
+    retry) completes it. 409 when the plan is not a draft."""
+    return await acceptance.accept(body.user_id, plan_id, schedule=body.schedule)
+
+
+@router.post("/plans/{plan_id}/status", response_model=PlanRead, summary="move a plan through its lifecycle")
+async def set_plan_status(plan_id: UUID, body: PlanStatusUpdate, acceptance: AcceptanceDep) -> PlanRead:
+    """draft -> accepted -> scheduled -> in_progress -> done, or cancelled; anything else is a 409 naming
+    the moves allowed from the current status."""
+    return await acceptance.set_status(body.user_id, plan_id, body.status)
+
+
+@router.post("/plans/{plan_id}/schedule", response_model=PlanRead, summary="complete (or redo) the hand-over")
+async def schedule_plan(plan_id: UUID, body: PlanUserRequest, acceptance: AcceptanceDep) -> PlanRead:
+    """Hand an accepted or scheduled plan to the scheduler-engine; safe to repeat (the scheduler sees the
+    same idempotency key for the same plan revision)."""
+    return await acceptance.schedule(body.user_id, plan_id)
+
+
+@router.post("/plans/{plan_id}/replan", response_model=PlanRead, summary="revise a plan from feedback")
+async def replan(plan_id: UUID, body: PlanReplan, planner: PlannerDep) -> PlanRead:
+    """The revised plan (revision + 1); tasks that survive keep their ids. Offline, the feedback is a list
+    of directives (docs/planner.md); an unknown one is a 422 that names it."""
+    return await planner.replan(body.user_id, plan_id, body.feedback)

@@ -1,0 +1,117 @@
+"""After planning: acceptance (which saves the SOP to the library), status moves, and the hand-over to the
+scheduler, which must survive the scheduler being down: the plan is accepted and marked pending, and a
+later call (or the sweep) completes it. Nothing is lost and, with the hand-over's idempotency key,
+nothing is placed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import partial
+from uuid import UUID
+
+from planner_engine.domain.lifecycle import ensure_transition
+from planner_engine.domain.matching import embedding_text
+from planner_engine.domain.models import SopContent
+from planner_engine.domain.ports import Memory, PendingHandOvers, PlanStore, Scheduler, SopStore, Vectoriser
+from planner_engine.domain.sop_drafts import sop_pattern
+from pma_core.contracts.library import SopRead
+from pma_core.contracts.plans import PlanRead
+from pma_core.errors import ConflictError
+
+_log = logging.getLogger(__name__)
+SCHEDULABLE = frozenset({"accepted", "scheduled"})
+
+
+def slug(title: str) -> str:
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return "-".join(words)[:60].strip("-") or "sop"
+
+
+@dataclass
+class Acceptance:
+    plans: PlanStore
+    sops: SopStore
+    scheduler: Scheduler
+    memory: Memory
+    pending: PendingHandOvers
+    vectors: Vectoriser
+
+    async def accept(self, user_id: str, plan_id: UUID, *, schedule: bool) -> PlanRead:
+        """Accept a draft: its SOP joins the library; with `schedule`, its tasks go to the scheduler."""
+        plan = await self.plans.move(
+            user_id, plan_id, check=partial(ensure_transition, wanted="accepted"), status="accepted",
+            scheduling_state="pending" if schedule else None,
+        )  # fmt: skip
+        plan = await self._save_sop(plan)
+        return await self._hand_over(plan) if schedule else plan
+
+    async def set_status(self, user_id: str, plan_id: UUID, status: str) -> PlanRead:
+        if status == "accepted":
+            return await self.accept(user_id, plan_id, schedule=False)
+        return await self.plans.move(
+            user_id, plan_id, check=partial(ensure_transition, wanted=status), status=status, scheduling_state=None
+        )
+
+    async def schedule(self, user_id: str, plan_id: UUID) -> PlanRead:
+        """Hand an accepted (or re-hand a replanned scheduled) plan to the scheduler; safe to repeat."""
+        plan = await self.plans.get(user_id, plan_id)
+        if plan.status not in SCHEDULABLE:
+            raise ConflictError(
+                f"a {plan.status} plan cannot be scheduled; accept it first",
+                details={"status": plan.status},
+                code="illegal_transition",
+            )
+        return await self._hand_over(plan)
+
+    async def sweep(self, limit: int = 50) -> tuple[int, int]:
+        """Retry the hand-overs still outstanding: (plans scheduled, events recorded) this round."""
+        scheduled = recorded = 0
+        for user_id, plan_id in await self.pending.pending_scheduling(limit):
+            plan = await self._hand_over(await self.plans.get(user_id, plan_id))
+            scheduled += plan.scheduling.state == "requested"
+        for user_id, plan_id in await self.pending.pending_events(limit):
+            if await self.memory.record_plan_created(await self.plans.get(user_id, plan_id)):
+                await self.plans.event_recorded(user_id, plan_id)
+                recorded += 1
+        return scheduled, recorded
+
+    async def _hand_over(self, plan: PlanRead) -> PlanRead:
+        result = await self.scheduler.hand_over(plan)
+        if result.run_id is not None:
+            return await self.plans.scheduling_requested(plan.user_id, plan.id, result.run_id)
+        _log.warning("scheduling of plan %s pending: %s", plan.id, result.error)
+        return await self.plans.scheduling_failed(plan.user_id, plan.id, result.error or "unknown error")
+
+    async def _save_sop(self, plan: PlanRead) -> PlanRead:
+        """Save the plan's SOP for reuse: a new version of the SOP it adapted when it changed, else a new SOP."""
+        sop, tasks = sop_pattern(plan)
+        if plan.based_on is not None:
+            base = await self.sops.get(plan.user_id, plan.based_on.id)
+            if _same_pattern(base, sop.steps, tasks):
+                return plan
+            name = base.name
+        else:
+            name = await self._free_name(plan.user_id, slug(sop.title))
+        text = embedding_text(title=sop.title, intent=plan.intent, summary=sop.summary, steps=sop.steps)
+        (vector,) = await self.vectors.embed([text])
+        content = SopContent(
+            title=sop.title, summary=sop.summary, intent=plan.intent, steps=sop.steps, tasks=tasks,
+            tags=sorted({tag for task in tasks for tag in task.tags}), embedding=vector, embedder=self.vectors.name,
+            source_plan_id=plan.id,
+        )  # fmt: skip
+        saved = await self.sops.add_version(plan.user_id, name, content)
+        await self.plans.set_sop(plan.user_id, plan.id, saved.id)
+        return await self.plans.get(plan.user_id, plan.id)
+
+    async def _free_name(self, user_id: str, base: str) -> str:
+        name, suffix = base, 2
+        while await self.sops.name_taken(user_id, name):
+            name, suffix = f"{base}-{suffix}", suffix + 1
+        return name
+
+
+def _same_pattern(base: SopRead, steps: object, tasks: object) -> bool:
+    return base.steps == steps and base.tasks == tasks

@@ -1,0 +1,119 @@
+"""Matching a new intent against the user's SOP library: embedding similarity plus word overlap.
+
+score = DENSE_WEIGHT * cosine(intent, sop) + (1 - DENSE_WEIGHT) * overlap, where overlap is the share
+of the intent's content words found in the SOP's title, intent, summary or step titles. The best SOP
+above the threshold (settings) is adapted instead of planning from scratch. Both parts are needed: an
+embedding alone confuses "launch the newsletter" with "cancel the newsletter"; words alone miss
+paraphrases.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pma_core.contracts.library import SopRead, SopStep
+
+DENSE_WEIGHT = 0.6
+_STOP = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "for",
+        "from",
+        "get",
+        "in",
+        "into",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "our",
+        "my",
+        "the",
+        "their",
+        "this",
+        "to",
+        "up",
+        "with",
+        "before",
+        "until",
+        "due",
+        "next",
+        "week",
+        "today",
+        "tomorrow",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SopMatch:
+    sop: SopRead
+    score: float
+    dense: float
+    overlap: float
+
+
+def content_words(text: str) -> set[str]:
+    """Lowercased words minus stop words, with a crude plural fold so 'newsletters' meets 'newsletter'."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP}
+
+
+def embedding_text(*, title: str, intent: str, summary: str, steps: Sequence[SopStep]) -> str:
+    """What an SOP is embedded and matched by."""
+    return f"{title}. {intent}. {summary}. {' '.join(step.title for step in steps)}"
+
+
+def sop_text(sop: SopRead) -> str:
+    return embedding_text(title=sop.title, intent=sop.intent, summary=sop.summary, steps=sop.steps)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norms if norms else 0.0
+
+
+def overlap(intent: str, sop: SopRead) -> float:
+    wanted = content_words(intent)
+    if not wanted:
+        return 0.0
+    return len(wanted & content_words(sop_text(sop))) / len(wanted)
+
+
+def best_match(
+    intent: str,
+    intent_vector: Sequence[float],
+    candidates: Sequence[tuple[SopRead, Sequence[float]]],
+    *,
+    threshold: float,
+) -> SopMatch | None:
+    """The best-scoring SOP at or above the threshold; ties go to the newer SOP (candidates' order)."""
+    best: SopMatch | None = None
+    for sop, vector in candidates:
+        dense = max(0.0, cosine(intent_vector, vector)) if len(vector) == len(intent_vector) else 0.0
+        words = overlap(intent, sop)
+        score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * words
+        if score >= threshold and (best is None or score > best.score):
+            best = SopMatch(sop=sop, score=score, dense=dense, overlap=words)
+    return best
