@@ -17,7 +17,7 @@ class LLMPlanner:
 
     @property
     def configured(self) -> bool:
-        """A key is set (or the provider is a local one that needs none)."""
+        """An API key is set: without one the offline planner plans."""
         return self._client.settings.api_key is not None
 
     async def draft(self, template: PromptTemplate, values: Mapping[str, str], *, user_id: str) -> LLMDraft:

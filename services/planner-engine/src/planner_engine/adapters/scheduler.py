@@ -33,6 +33,8 @@ class PlanScheduler:
 
     async def hand_over(self, plan: PlanRead) -> HandOver:
         """The scheduler's run id, or the reason it could not take the plan now (never raises)."""
+        if not any(task.status in ("todo", "scheduled") for task in plan.tasks):
+            return HandOver(run_id=None, error="the plan has no open tasks to schedule")
         try:
             accepted = await self._client.schedule(schedule_request(plan))
         except AppError as exc:

@@ -59,8 +59,9 @@ class Acceptance:
         """Hand an accepted (or re-hand a replanned scheduled) plan to the scheduler; safe to repeat."""
         plan = await self.plans.get(user_id, plan_id)
         if plan.status not in SCHEDULABLE:
+            hint = "accept it first" if plan.status == "draft" else "only accepted or scheduled plans are"
             raise ConflictError(
-                f"a {plan.status} plan cannot be scheduled; accept it first",
+                f"a plan in status {plan.status} cannot be scheduled: {hint}",
                 details={"status": plan.status},
                 code="illegal_transition",
             )

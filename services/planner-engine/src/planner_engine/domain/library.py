@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from pydantic import ValidationError
+
 from planner_engine.domain.drafts import PlanDraft
 from planner_engine.domain.matching import embedding_text
 from planner_engine.domain.models import SopContent
@@ -37,8 +39,9 @@ class SopLibrary:
             # The task pattern must be a valid plan draft: unique keys, known dependencies, no cycles.
             try:
                 PlanDraft(sop=Sop(title=new.title, summary=new.summary, steps=new.steps), tasks=new.tasks)
-            except ValueError as exc:
-                message = str(exc).splitlines()[-1].strip()
+            except ValidationError as exc:
+                # Each error's own message: the text of the exception ends in a documentation link instead.
+                message = "; ".join(error["msg"] for error in exc.errors())
                 raise ValidationFailedError(
                     f"invalid request: body.tasks: {message}",
                     details=[{"field": "body.tasks", "message": message, "type": "invalid_tasks"}],

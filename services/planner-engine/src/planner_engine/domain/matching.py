@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pma_core.contracts.library import SopRead, SopStep
 
 DENSE_WEIGHT = 0.6
+# Numbers, optionally after a short prefix or before an ordinal suffix: q1, v2, fy2025, 2025, 3rd.
+_IDENTIFIER = re.compile(r"[a-z]{0,2}[0-9]+(?:st|nd|rd|th)?")
 _STOP = frozenset(
     (
         "a",
@@ -74,9 +76,15 @@ class SopMatch:
 
 
 def content_words(text: str) -> set[str]:
-    """Lowercased words minus stop words, with a crude plural fold so 'newsletters' meets 'newsletter'."""
+    """Lowercased words minus stop words and instance identifiers, with a crude plural fold so 'newsletters'
+    meets 'newsletter'. An identifier (Q2, v3, 2025, 3rd) says which one, not what kind of work: the Q2
+    newsletter is launched the way the Q1 newsletter was."""
     words = re.findall(r"[a-z0-9]+", text.lower())
-    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP}
+    return {
+        w[:-1] if len(w) > 3 and w.endswith("s") else w
+        for w in words
+        if w not in _STOP and not _IDENTIFIER.fullmatch(w)
+    }
 
 
 def embedding_text(*, title: str, intent: str, summary: str, steps: Sequence[SopStep]) -> str:

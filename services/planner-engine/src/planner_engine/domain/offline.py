@@ -166,10 +166,13 @@ def schedule_window(tasks: list[TaskSpec], given: PlanningInput) -> list[TaskSpe
     span = max(given.due_at - given.now, timedelta(0))
     priority = priority_for(given.due_at, given.now)
     done, placed = 0, []
+    latest = given.now
     for task in tasks:
         done += task.estimate_minutes
         deadline = given.now + span * (done / total) if task is not tasks[-1] else given.due_at
         # A deadline inside the next hour is no help to a scheduler; keep at least the task's own length.
         deadline = max(deadline, min(given.due_at, given.now + timedelta(minutes=task.estimate_minutes)))
-        placed.append(task.model_copy(update={"deadline": deadline, "priority": priority}))
+        # ... but never before an earlier task's: a task is not due before the one it follows.
+        latest = max(latest, deadline)
+        placed.append(task.model_copy(update={"deadline": latest, "priority": priority}))
     return placed
