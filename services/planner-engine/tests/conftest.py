@@ -17,7 +17,14 @@ from planner_engine.main import create_app
 from planner_engine.settings import PlannerSettings, Settings
 from pma_core.clients import PlannerEngineClient
 from pma_core.embedded.process import free_port
-from pma_core.settings import EmbeddingSettings, LLMSettings, PostgresSettings, ServiceUrls, ValkeySettings
+from pma_core.settings import (
+    EmbeddingSettings,
+    HttpSettings,
+    LLMSettings,
+    PostgresSettings,
+    ServiceUrls,
+    ValkeySettings,
+)
 from pma_core.testing.fake_openai import FakeOpenAIServer
 from pma_core.testing.serve import serve
 
@@ -60,8 +67,9 @@ def start_planner(planner_settings: Settings) -> PlannerFactory:
 
 @pytest.fixture
 async def planner(start_planner: PlannerFactory) -> AsyncIterator[PlannerEngineClient]:
-    """The offline planner (no LLM key), memory-gateway and scheduler down."""
-    async with start_planner() as client:
+    """The offline planner (no LLM key), memory-gateway and scheduler down. Its clients give up on them at
+    once instead of retrying, which only slows tests down; tests of retries use `start_planner`."""
+    async with start_planner(http=HttpSettings(client_retries=0)) as client:
         yield client
 
 

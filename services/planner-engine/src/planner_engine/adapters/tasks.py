@@ -64,7 +64,9 @@ def task_read(record: asyncpg.Record | None) -> TaskRead:
 async def plan_tasks(conn: Conn, user_id: str, plan_ids: Sequence[UUID]) -> dict[UUID, list[TaskRead]]:
     """The tasks of these plans, in plan order."""
     rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND plan_id = ANY($2::uuid[]) ORDER BY plan_id, position",
+        # A plan's own tasks in plan order, then tasks imported into it, oldest first.
+        f"SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND plan_id = ANY($2::uuid[])"
+        " ORDER BY plan_id, key IS NULL, position, created_at",
         user_id,
         list(plan_ids),
     )

@@ -82,6 +82,12 @@ def rounded(minutes: float) -> int:
     return int(min(MAX_ESTIMATE_MINUTES, max(ROUND_TO, ROUND_TO * round(minutes / ROUND_TO))))
 
 
+def known_estimate(base_minutes: int, *, title: str, profile: EstimateProfile) -> int:
+    """Rule 1 only: the median of executed tasks with this title, else the estimate given."""
+    known = profile.by_title.get(title_key(title))
+    return rounded(known if known is not None else base_minutes)
+
+
 def estimate(base_minutes: int, *, title: str, tags: Sequence[str], profile: EstimateProfile) -> int:
     """The estimate for a task, by the policy in the module docstring."""
     known = profile.by_title.get(title_key(title))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from planner_engine.domain.drafts import PlanDraft
-from planner_engine.domain.estimates import EstimateProfile, estimate
+from planner_engine.domain.estimates import EstimateProfile, estimate, known_estimate
 from planner_engine.domain.playbooks import Playbook, StepPattern, pick_playbook
 from pma_core.contracts.library import Sop, SopRead, SopStep
 from pma_core.contracts.tasks import Priority, TaskSpec
@@ -87,13 +87,12 @@ def plan_from_intent(given: PlanningInput) -> PlanDraft:
 
 
 def plan_from_sop(sop: SopRead, given: PlanningInput) -> PlanDraft:
-    """The saved SOP's task pattern for a new intent, estimates refreshed from the user's history."""
+    """The saved SOP's task pattern for a new intent. Its estimates already reflect the user's history when
+    it was saved, so only tasks executed since (by title) are re-estimated; scaling again would compound."""
     base = SopPatternTasks(sop).tasks()
     tasks = [
         task.model_copy(
-            update=sized_fields(
-                estimate(task.estimate_minutes, title=task.title, tags=task.tags, profile=given.profile)
-            )
+            update=sized_fields(known_estimate(task.estimate_minutes, title=task.title, profile=given.profile))
         )
         for task in base
     ]

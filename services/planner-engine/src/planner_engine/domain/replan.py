@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from planner_engine.domain.drafts import PlanDraft
 from planner_engine.domain.offline import sized_fields
-from pma_core.contracts.tasks import Priority, TaskSpec
+from pma_core.contracts.tasks import MAX_ESTIMATE_MINUTES, Priority, TaskSpec
 from pma_core.errors import ValidationFailedError
 
 GRAMMAR = (
@@ -33,9 +33,11 @@ _PRIORITY = re.compile(r"^make\s+(.+?)\s+(urgent|high|normal|low)(?:\s+priority)
 NEW_TASK_MINUTES = 60
 
 
-def _minutes(amount: str, unit: str) -> int:
-    value = float(amount) * (60 if unit.lower().startswith("h") else 1)
-    return max(1, round(value))
+def _minutes(amount: str, unit: str, directive: str) -> int:
+    value = round(float(amount) * (60 if unit.lower().startswith("h") else 1))
+    if not 0 < value <= MAX_ESTIMATE_MINUTES:
+        raise _problem(f"an estimate must be 1..{MAX_ESTIMATE_MINUTES} minutes, not {value}", directive)
+    return value
 
 
 def _problem(message: str, directive: str) -> ValidationFailedError:
@@ -60,7 +62,7 @@ def _add(tasks: list[TaskSpec], match: re.Match[str]) -> list[TaskSpec]:
     index = len(tasks) + 1
     while f"t{index}" in used:
         index += 1
-    minutes = _minutes(match.group(2), match.group(3)) if match.group(2) else NEW_TASK_MINUTES
+    minutes = _minutes(match.group(2), match.group(3), match.group(0)) if match.group(2) else NEW_TASK_MINUTES
     after = [tasks[-1].key] if tasks else []
     new = TaskSpec.model_validate(
         {"key": f"t{index}", "title": match.group(1), "depends_on": after, **sized_fields(minutes)}
@@ -93,7 +95,9 @@ def _apply(tasks: list[TaskSpec], directive: str) -> list[TaskSpec]:
         (
             _ESTIMATE,
             lambda m: _replace(
-                tasks, find_task(tasks, m.group(1), directive), **sized_fields(_minutes(m.group(2), m.group(3)))
+                tasks,
+                find_task(tasks, m.group(1), directive),
+                **sized_fields(_minutes(m.group(2), m.group(3), directive)),
             ),
         ),
     ]

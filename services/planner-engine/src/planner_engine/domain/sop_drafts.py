@@ -22,7 +22,8 @@ def planned_tasks(plan: PlanRead, *, with_window: bool) -> list[TaskSpec]:
                 title=task.title,
                 description=task.description,
                 estimate_minutes=task.estimate_minutes,
-                priority=task.priority,
+                # Urgency belongs to a plan's dates, not to the procedure: the library keeps "normal".
+                priority=task.priority if with_window else "normal",
                 earliest_start=task.earliest_start if with_window else None,
                 deadline=task.deadline if with_window else None,
                 depends_on=[keys[dep] for dep in task.depends_on if dep in keys],
