@@ -77,11 +77,24 @@ async def test_launch_intent_uses_the_launch_playbook_without_the_due_phrase(pla
     assert result.tasks[0].tags == ["launch", "planning"]
     assert {t.status for t in result.tasks} == {"todo"}
     assert {t.source for t in result.tasks} == {"planner"}
-    # Without a due date: no deadlines, normal priority.
-    assert {(t.deadline, t.priority) for t in result.tasks} == {(None, "normal")}
+    # "by Friday" becomes the plan's due date (17:00 UTC of the next Friday, today included), said in a note.
+    assert result.due_at is not None
+    assert (result.due_at.weekday(), result.due_at.hour) == (4, 17)
+    assert (
+        result.warnings[0]
+        == f"due date read from the intent: {result.due_at.isoformat()} (send due_at to set it exactly)"
+    )
+    assert result.tasks[-1].deadline == result.due_at
     assert_chained(result)
     # The stored plan reads back the same.
     assert await planner.get_plan(USER, result.id) == result
+
+
+async def test_without_a_due_date_there_are_no_deadlines_and_priority_is_normal(planner: PlannerEngineClient) -> None:
+    result = await plan(planner, "Launch the Q1 newsletter")
+
+    assert result.due_at is None
+    assert {(t.deadline, t.priority) for t in result.tasks} == {(None, "normal")}
 
 
 async def test_priority_rises_and_deadlines_spread_up_to_the_due_date(planner: PlannerEngineClient) -> None:

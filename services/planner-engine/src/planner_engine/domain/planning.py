@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from planner_engine.domain.drafts import PlanDraft, clamp_deadlines
+from planner_engine.domain.due import due_from_intent
 from planner_engine.domain.estimates import EstimateProfile, build_profile
 from planner_engine.domain.lifecycle import ensure_replannable
 from planner_engine.domain.matching import SopMatch, best_match, sop_text
@@ -58,6 +59,7 @@ class Planner:
             if existing is not None:
                 return existing, False
         use_llm = self._use_llm(request.planner)
+        request, read_due = self._with_due_from_intent(request)
         gathered = await self._gather(request)
         given = PlanningInput(request.intent, request.context, request.due_at, self.clock(), gathered.profile)
         produced = await (
@@ -70,7 +72,7 @@ class Planner:
             model=produced.model or None, template_id=produced.template_id, usage=produced.usage,
             trace_id=produced.trace_id, sop_id=gathered.match.sop.id if gathered.match else None,
             recalled=gathered.memory.recalled,
-            warnings=[*gathered.memory.warnings, *clamped, *_overload(draft, request.due_at, given.now)],
+            warnings=[*read_due, *gathered.memory.warnings, *clamped, *_overload(draft, request.due_at, given.now)],
             idempotency_key=request.idempotency_key,
         )  # fmt: skip
         plan, created = await self.plans.insert(new, draft)
@@ -99,6 +101,16 @@ class Planner:
             recalled=[], warnings=[*clamped, *_overload(draft, plan.due_at, self.clock())], idempotency_key=None,
         )  # fmt: skip
         return await self.plans.replace_draft(user_id, plan_id, check=ensure_replannable, draft=draft, extra=extra)
+
+    def _with_due_from_intent(self, request: PlanCreate) -> tuple[PlanCreate, list[str]]:
+        """The request with the due date its intent names ("by Friday") when it gives none, and a note."""
+        if request.due_at is not None:
+            return request, []
+        due = due_from_intent(request.intent, now=self.clock(), constraints=request.constraints)
+        if due is None:
+            return request, []
+        note = f"due date read from the intent: {due.isoformat()} (send due_at to set it exactly)"
+        return request.model_copy(update={"due_at": due}), [note]
 
     def _use_llm(self, choice: PlannerChoice) -> bool:
         if choice == "offline":
