@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from pma_core.embedded.process import free_port
+from pma_core.migrations import default_migrations_dir
 
 SERVICES = ["memory-gateway", "planner-engine", "scheduler-engine", "observer-agent"]
 
@@ -69,7 +70,8 @@ def test_up_serves_all_four_then_stops_cleanly_and_keeps_data(data_dir: Path, po
     process = _start(data_dir, ports, pg_port, valkey_port)
     try:
         output = _read_until(process, "press Ctrl-C to stop", timeout=120)
-        assert "migrations applied: 002_planner_memory_schema.sql, 003_memory_gateway.sql" in output
+        migrations = ", ".join(sorted(path.name for path in default_migrations_dir().glob("*.sql")))
+        assert f"migrations applied: {migrations}" in output
         children = psutil.Process(process.pid).children(recursive=True)
         with httpx.Client(timeout=5) as http:
             for name, port in ports.items():
