@@ -87,12 +87,14 @@ async def test_planning_recalls_preferences_and_records_the_plan_in_memory(stack
         assert [(r.kind, r.text) for r in plan.recalled if r.kind == "preference"] == [
             ("preference", "No deep work before 10am; mornings are for email")
         ]
-        (event,) = await stack.plan_events()
+        # Recorded right after the response, not before it.
+        (event,) = await _poll(stack.plan_events, until=lambda found: len(found) >= 1)
         assert event.payload["plan_id"] == str(plan.id)
         assert event.payload["tasks"] == len(plan.tasks)
         assert event.idempotency_key == f"plan.created:{plan.id}"
 
         # The next similar intent sees the first plan among what memory recalls.
+        await _poll(stack.plan_events, until=lambda found: len(found) >= 1)
         second = await stack.planner.create_plan(PlanCreate(user_id=USER, intent="Write the yearly report"))
         assert ("past_plan", "Write the quarterly report") in [(r.kind, r.text) for r in second.recalled]
 

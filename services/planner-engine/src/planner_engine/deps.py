@@ -15,6 +15,7 @@ from planner_engine.adapters.plans import PlanRepository
 from planner_engine.adapters.scheduler import PlanScheduler
 from planner_engine.adapters.sops import SopRepository
 from planner_engine.adapters.templates import TemplateRepository
+from planner_engine.background import Background
 from planner_engine.domain.acceptance import Acceptance
 from planner_engine.domain.library import SopLibrary
 from planner_engine.domain.planning import Planner
@@ -30,12 +31,13 @@ class State:
     memory: PlannerMemory
     scheduler: PlanScheduler
     drafter: LLMPlanner
+    background: Background
 
     def planner(self) -> Planner:
         return Planner(
             plans=PlanRepository(self.pool), sops=SopRepository(self.pool), templates=TemplateRepository(self.pool),
             history=ExecutionRepository(self.pool), memory=self.memory, drafter=self.drafter, vectors=self.embedder,
-            match_threshold=self.settings.planner.sop_match_threshold,
+            match_threshold=self.settings.planner.sop_match_threshold, after=self.background.spawn,
         )  # fmt: skip
 
     def acceptance(self) -> Acceptance:

@@ -16,6 +16,7 @@ from planner_engine.adapters.llm import LLMPlanner
 from planner_engine.adapters.memory import PlannerMemory
 from planner_engine.adapters.scheduler import PlanScheduler
 from planner_engine.api import routers
+from planner_engine.background import Background
 from planner_engine.deps import State
 from planner_engine.settings import Settings
 from pma_core.app import ReadinessCheck, build_app
@@ -67,6 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
             llm = LLMClient(settings.llm, tracer=tracer)
             stack.push_async_callback(llm.aclose)
             tuning = settings.planner
+            background = Background()
+            stack.push_async_callback(background.aclose)
             state = State(
                 settings=settings,
                 pool=core.pool,
@@ -76,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
                 ),
                 scheduler=PlanScheduler(scheduler_client),
                 drafter=LLMPlanner(llm),
+                background=background,
             )
             sweep = asyncio.create_task(_retry_hand_overs(state, tuning.handover_retry_interval_seconds))
             stack.push_async_callback(_cancel, sweep)

@@ -49,8 +49,8 @@ def test_cosine() -> None:
     assert cosine([0.0, 0.0], [1.0, 0.0]) == 0.0
 
 
-def candidates(*pairs: tuple[SopRead, list[float]]) -> list[tuple[SopRead, Any]]:
-    return list(pairs)
+def candidates(*pairs: tuple[SopRead, list[float]]) -> list[tuple[SopRead, str, Any]]:
+    return [(item, sop_text(item), vector) for item, vector in pairs]
 
 
 def test_best_match_scores_dense_and_words_against_the_threshold() -> None:

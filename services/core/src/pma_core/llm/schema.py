@@ -11,6 +11,7 @@ required is safe: pydantic still validates the reply, and fields with defaults s
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any
 
@@ -29,8 +30,12 @@ def schema_name(name: str) -> str:
     return _NAME_UNSAFE.sub("_", name)[:64] or "output"
 
 
+@functools.cache
 def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema, made acceptable to `strict: true` structured outputs."""
+    """The model's JSON schema, made acceptable to `strict: true` structured outputs.
+
+    Cached per model (building it costs milliseconds on every call otherwise): treat it as read-only.
+    """
     schema = copy.deepcopy(model.model_json_schema())
     return _strict(schema, root=schema)
 

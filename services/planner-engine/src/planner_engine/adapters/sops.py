@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from planner_engine.domain.models import SopContent
+from planner_engine.domain.models import SopCandidate, SopContent
 from pma_core.contracts.library import SopRead
 from pma_core.errors import NotFoundError
 
@@ -21,6 +21,15 @@ _INSERT = f"""
 _LATEST = f"""
     SELECT DISTINCT ON (name) {_COLUMNS}, embedding, embedder FROM sops
     WHERE user_id = $1 ORDER BY name, version DESC"""
+
+# The same text as matching.embedding_text, built in SQL so that no SOP record is built to match.
+_CANDIDATES = """
+    SELECT id, embedding, embedder,
+           title || '. ' || intent || '. ' || summary || '. '
+           || coalesce((SELECT string_agg(step ->> 'title', ' ' ORDER BY position)
+                        FROM jsonb_array_elements(steps) WITH ORDINALITY AS s(step, position)), '') AS text
+    FROM (SELECT DISTINCT ON (name) * FROM sops WHERE user_id = $1 ORDER BY name, version DESC) AS latest
+    ORDER BY created_at DESC"""
 
 
 def sop_read(row: asyncpg.Record | None) -> SopRead:
@@ -44,6 +53,14 @@ class SopRepository:
         rows = await self._pool.fetch(_LATEST, user_id)
         rows = sorted(rows, key=lambda row: row["created_at"], reverse=True)
         return [(sop_read(row), row["embedding"], row["embedder"]) for row in rows]
+
+    async def candidates(self, user_id: str) -> list[SopCandidate]:
+        """The current version of each SOP as matching needs it, newest first: no steps, tasks or rows built."""
+        rows = await self._pool.fetch(_CANDIDATES, user_id)
+        return [
+            SopCandidate(id=row["id"], text=row["text"], vector=row["embedding"], embedder=row["embedder"])
+            for row in rows
+        ]
 
     async def versions(self, user_id: str, name: str) -> list[SopRead]:
         rows = await self._pool.fetch(

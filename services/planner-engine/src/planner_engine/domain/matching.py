@@ -13,8 +13,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
 
 from pma_core.contracts.library import SopRead, SopStep
+
+T = TypeVar("T")
 
 DENSE_WEIGHT = 0.6
 # Numbers, optionally after a short prefix or before an ordinal suffix: q1, v2, fy2025, 2025, 3rd.
@@ -68,8 +73,8 @@ _STOP = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class SopMatch:
-    sop: SopRead
+class SopMatch(Generic[T]):
+    sop: T
     score: float
     dense: float
     overlap: float
@@ -102,26 +107,45 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norms if norms else 0.0
 
 
+def word_overlap(wanted: set[str], text: str) -> float:
+    """The share of the intent's content words (`wanted`) found in an SOP's text."""
+    return len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
+
+
 def overlap(intent: str, sop: SopRead) -> float:
-    wanted = content_words(intent)
-    if not wanted:
-        return 0.0
-    return len(wanted & content_words(sop_text(sop))) / len(wanted)
+    return word_overlap(content_words(intent), sop_text(sop))
+
+
+def _dense(intent_vector: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[float]:
+    """Cosine of each vector with the intent's, clipped at 0; a vector of another size counts as 0."""
+    query = np.asarray(intent_vector, dtype=np.float32)
+    query_norm = float(np.linalg.norm(query))
+    scores = [0.0] * len(vectors)
+    same = [i for i, vector in enumerate(vectors) if len(vector) == len(query)]
+    if same and query_norm:
+        matrix = np.asarray([vectors[i] for i in same], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * query_norm
+        cosines = np.divide(matrix @ query, norms, out=np.zeros(len(same), dtype=np.float32), where=norms > 0)
+        for i, value in zip(same, cosines.tolist(), strict=True):
+            scores[i] = max(0.0, value)
+    return scores
 
 
 def best_match(
     intent: str,
     intent_vector: Sequence[float],
-    candidates: Sequence[tuple[SopRead, Sequence[float]]],
+    candidates: Sequence[tuple[T, str, Sequence[float]]],
     *,
     threshold: float,
-) -> SopMatch | None:
-    """The best-scoring SOP at or above the threshold; ties go to the newer SOP (candidates' order)."""
-    best: SopMatch | None = None
-    for sop, vector in candidates:
-        dense = max(0.0, cosine(intent_vector, vector)) if len(vector) == len(intent_vector) else 0.0
-        words = overlap(intent, sop)
-        score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * words
+) -> SopMatch[T] | None:
+    """The best-scoring candidate (item, its SOP text, its vector) at or above the threshold; ties go to the
+    earlier candidate (the newer SOP)."""
+    wanted = content_words(intent)
+    dense = _dense(intent_vector, [vector for _, _, vector in candidates])
+    best: SopMatch[T] | None = None
+    for (item, text, _), similarity in zip(candidates, dense, strict=True):
+        words = word_overlap(wanted, text)
+        score = DENSE_WEIGHT * similarity + (1 - DENSE_WEIGHT) * words
         if score >= threshold and (best is None or score > best.score):
-            best = SopMatch(sop=sop, score=score, dense=dense, overlap=words)
+            best = SopMatch(sop=item, score=score, dense=similarity, overlap=words)
     return best

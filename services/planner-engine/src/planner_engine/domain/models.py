@@ -59,6 +59,16 @@ class LLMDraft:
 
 
 @dataclass(frozen=True, slots=True)
+class SopCandidate:
+    """What matching needs of an SOP's current version: its text (matching.embedding_text) and vector."""
+
+    id: UUID
+    text: str
+    vector: Sequence[float] | None
+    embedder: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SopContent:
     """An SOP version to store, with the vector it is matched by."""
 

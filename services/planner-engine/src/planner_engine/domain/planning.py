@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from planner_engine.domain.drafts import PlanDraft, clamp_deadlines
 from planner_engine.domain.due import due_from_intent
 from planner_engine.domain.estimates import EstimateProfile, build_profile
 from planner_engine.domain.lifecycle import ensure_replannable
-from planner_engine.domain.matching import SopMatch, best_match, sop_text
+from planner_engine.domain.matching import SopMatch, best_match
 from planner_engine.domain.models import LLMDraft, MemoryContext, NewPlan
 from planner_engine.domain.offline import PlanningInput, plan_from_intent, plan_from_sop
 from planner_engine.domain.ports import Drafter, History, Memory, PlanStore, SopStore, TemplateStore, Vectoriser
@@ -37,7 +38,7 @@ def utc_now() -> datetime:
 class Gathered:
     memory: MemoryContext
     profile: EstimateProfile
-    match: SopMatch | None
+    match: SopMatch[SopRead] | None
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Planner:
     drafter: Drafter
     vectors: Vectoriser
     match_threshold: float
+    # Runs work after the response (the lifespan's Background.spawn).
+    after: Callable[[Coroutine[Any, Any, None]], None]
     clock: Callable[[], datetime] = utc_now
 
     async def create(self, request: PlanCreate) -> tuple[PlanRead, bool]:
@@ -76,9 +79,15 @@ class Planner:
             idempotency_key=request.idempotency_key,
         )  # fmt: skip
         plan, created = await self.plans.insert(new, draft)
-        if created and await self.memory.record_plan_created(plan):
-            await self.plans.event_recorded(plan.user_id, plan.id)
+        if created:
+            # After the response, not before it: memory is told within milliseconds, and whatever fails
+            # here the hand-over sweep finds pending and does again.
+            self.after(self._record_created(plan))
         return plan, created
+
+    async def _record_created(self, plan: PlanRead) -> None:
+        if await self.memory.record_plan_created(plan):
+            await self.plans.event_recorded(plan.user_id, plan.id)
 
     async def replan(self, user_id: str, plan_id: UUID, feedback: str) -> PlanRead:
         """The plan revised by the feedback; tasks that survive keep their ids (matched by key)."""
@@ -131,21 +140,25 @@ class Planner:
         )
         return Gathered(memory=memory, profile=build_profile(runs), match=match)
 
-    async def _match(self, request: PlanCreate) -> SopMatch | None:
+    async def _match(self, request: PlanCreate) -> SopMatch[SopRead] | None:
         if request.sop_id is not None:
             sop = await self.sops.get(request.user_id, request.sop_id)
             return SopMatch(sop=sop, score=1.0, dense=1.0, overlap=1.0)
-        library = await self.sops.latest(request.user_id)
+        library = await self.sops.candidates(request.user_id)
         if not library:
             return None
-        stale = [sop for sop, vector, embedder in library if vector is None or embedder != self.vectors.name]
-        texts = [request.intent] + [sop_text(sop) for sop in stale]
-        vectors = await self.vectors.embed(texts)
+        stale = [sop for sop in library if sop.vector is None or sop.embedder != self.vectors.name]
+        vectors = await self.vectors.embed([request.intent, *(sop.text for sop in stale)])
         fresh = dict(zip((sop.id for sop in stale), vectors[1:], strict=True))
         for sop_id, vector in fresh.items():
             await self.sops.store_embedding(sop_id, vector, self.vectors.name)
-        candidates = [(sop, fresh.get(sop.id) or vector or []) for sop, vector, _ in library]
-        return best_match(request.intent, vectors[0], candidates, threshold=self.match_threshold)
+        candidates = [(sop.id, sop.text, fresh.get(sop.id) or sop.vector or []) for sop in library]
+        found = best_match(request.intent, vectors[0], candidates, threshold=self.match_threshold)
+        if found is None:
+            return None
+        # Only the winner is read whole: the library is scored on its texts and vectors alone.
+        sop = await self.sops.get(request.user_id, found.sop)
+        return SopMatch(sop=sop, score=found.score, dense=found.dense, overlap=found.overlap)
 
     async def _offline_draft(self, gathered: Gathered, given: PlanningInput) -> _Produced:
         draft = plan_from_sop(gathered.match.sop, given) if gathered.match else plan_from_intent(given)
