@@ -1,4 +1,9 @@
-"""The memory-gateway under test: served on a real port over real Postgres, Valkey and embedded Qdrant."""
+"""The memory-gateway under test: served on a real port over real Postgres, Valkey and Qdrant.
+
+Qdrant is the embedded engine (qdrant-edge) unless a test directory overrides `vector_adapter`: the
+memories tests run on both engines the gateway can open in-process, so that recall and deduplication
+do not depend on one adapter's behaviour.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,34 @@ from pathlib import Path
 
 import pytest
 
-from memory_gateway.main import create_app
+from memory_gateway.main import VectorStoreOpener, create_app
 from memory_gateway.settings import MemorySettings, Settings
 from pma_core.clients import MemoryGatewayClient
 from pma_core.settings import EmbeddingSettings, PostgresSettings, QdrantSettings, ValkeySettings
 from pma_core.testing.serve import serve
+from pma_core.vectors import VectorStore, open_vector_store
+
+
+def vector_store_opener(adapter: str) -> VectorStoreOpener:
+    """The embedded engine ("edge"), or qdrant-client's local mode ("qdrant-client-local") in the same directory."""
+    if adapter == "edge":
+        return open_vector_store
+    if adapter != "qdrant-client-local":
+        raise ValueError(f"unknown vector adapter {adapter!r}")
+
+    def local(settings: QdrantSettings) -> VectorStore:
+        # Imported here: the gateway must not load qdrant-client when it runs embedded (test_app.py).
+        from pma_core.vectors.qdrant_server import QdrantClientVectorStore
+
+        return QdrantClientVectorStore(path=settings.path)
+
+    return local
+
+
+@pytest.fixture
+def vector_adapter() -> str:
+    """The vector engine of the gateway under test; a directory's conftest may parametrise it."""
+    return "edge"
 
 
 @pytest.fixture
@@ -27,8 +55,8 @@ def gateway_settings(postgres_settings: PostgresSettings, valkey_settings: Valke
 
 
 @pytest.fixture
-async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
-    async with serve(create_app(gateway_settings)) as url:
+async def gateway_url(gateway_settings: Settings, vector_adapter: str) -> AsyncIterator[str]:
+    async with serve(create_app(gateway_settings, open_vectors=vector_store_opener(vector_adapter))) as url:
         yield url
 
 

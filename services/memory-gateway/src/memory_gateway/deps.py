@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import asyncpg
@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from memory_gateway.adapters.indexer import Indexer
 from memory_gateway.adapters.mem0 import Mem0Mirror
+from memory_gateway.adapters.memories import StoreSizes
 from memory_gateway.settings import Settings
 from pma_core.cache import ValkeyCache
 from pma_core.embedders import Embedder
@@ -26,6 +27,8 @@ class State:
     indexer: Indexer
     # The optional mem0 mirror (MEM0_API_KEY); None when it is not configured.
     mem0: Mem0Mirror | None = None
+    # Users' memory counts as of their last write, for recall's lexical statistics.
+    sizes: StoreSizes = field(default_factory=StoreSizes)
 
 
 def get_state(request: Request) -> State:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from pma_core.app import ReadinessCheck, build_app
 from pma_core.embedders import open_embedder
 from pma_core.logging import configure_logging
 from pma_core.resources import core_readiness, open_core_resources
+from pma_core.settings import QdrantSettings
 from pma_core.vectors import VectorStore, open_vector_store, setup_collections
 
 DESCRIPTION = (
@@ -44,13 +45,18 @@ def _vector_readiness(vectors: VectorStore) -> ReadinessCheck:
     return ReadinessCheck("qdrant", probe)
 
 
-def create_app(settings: Settings) -> FastAPI:
+VectorStoreOpener = Callable[[QdrantSettings], VectorStore]
+
+
+def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vector_store) -> FastAPI:
+    """The app; `open_vectors` picks the vector store from the Qdrant settings (tests swap the adapter)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with open_core_resources(settings) as core, AsyncExitStack() as stack:
             embedder = await open_embedder(settings.embedding, settings.llm)
             stack.push_async_callback(embedder.close)
-            vectors = open_vector_store(settings.qdrant)
+            vectors = open_vectors(settings.qdrant)
             stack.push_async_callback(vectors.close)
             await setup_collections(vectors, size=embedder.dimension)
             indexer = Indexer(pool=core.pool, vectors=vectors, embedder=embedder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -35,6 +36,33 @@ async def test_the_best_match_comes_first_and_explains_itself(memory: MemoryGate
     assert top.parts.final == pytest.approx(top.parts.rrf * top.parts.recency * top.parts.importance)
     assert top.score == top.parts.final
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+
+
+async def test_a_rare_shared_word_outweighs_a_common_one(memory: MemoryGatewayClient) -> None:
+    """Plain full-text ranking scores one shared word like any other and prefers the newest of equals, so
+    the oldest memory, the only one with the question's rare word, would come last of forty."""
+    await memory.remember(MemoryCreate(user_id=USER, text="Illustrations are made in Procreate", kind="fact"))
+    await memory.remember_batch(
+        USER,
+        [MemoryItem(text=f"Drawing session {n} for client {n * 7} went long", kind="observation") for n in range(40)],
+    )
+    result = await memory.recall(USER, "which app do I draw illustrations in?", limit=3, use_cache=False)
+    top = result.hits[0]
+    assert top.memory.text == "Illustrations are made in Procreate"
+    assert top.parts.lexical_rank == 1
+    others = [h.parts.lexical_score for h in result.hits[1:]]
+    assert all(score is not None and top.parts.lexical_score > 2 * score for score in others)
+
+
+async def test_word_weights_follow_the_store_as_it_grows(memory: MemoryGatewayClient) -> None:
+    """idf = ln(1 + (N - df + 0.5) / (df + 0.5)), N the user's memories, df those holding the word; the N
+    kept between recalls must follow every write."""
+    await memory.remember(MemoryCreate(user_id=USER, text="The zebra crossing is outside the office"))
+    alone = await memory.recall(USER, "zebra", use_cache=False)
+    assert alone.hits[0].parts.lexical_score == pytest.approx(math.log(1 + 0.5 / 1.5))
+    await memory.remember_batch(USER, [MemoryItem(text=f"Standup number {n} ran late") for n in range(9)])
+    among_ten = await memory.recall(USER, "zebra", use_cache=False)
+    assert among_ten.hits[0].parts.lexical_score == pytest.approx(math.log(1 + 9.5 / 1.5))
 
 
 async def test_filters_on_kind_source_metadata_and_time(memory: MemoryGatewayClient) -> None:

@@ -8,6 +8,7 @@ of one user are serialised, so deduplication sees the other's row instead of rac
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,22 +17,58 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from memory_gateway.adapters.lexical import OR_QUERY_SQL
-from memory_gateway.domain.models import MemoryRow, NewMemory, RecallScope, content_hash
+from memory_gateway.adapters.lexical import idf_weighted_sql
+from memory_gateway.domain.dedupe import Known
+from memory_gateway.domain.models import LexicalCandidates, MemoryRow, NewMemory, RecallScope, ScopedRow, content_hash
 
 _COLUMNS = """id, user_id, kind, text, key, source, metadata, importance, valid_from, valid_to,
               superseded_by, expires_at, created_at, updated_at"""
+_FIELDS = [name.strip() for name in _COLUMNS.split(",")]
+
+
+# Every column of a row but its id, and the row's lexemes: what recall reads of a candidate.
+_SCOPED_COLUMNS = ", ".join(f"m.{name}" for name in _FIELDS[1:]) + ", tsvector_to_array(m.search_tsv) AS lexemes_of_row"
 
 
 def _row(record: asyncpg.Record) -> MemoryRow:
-    return MemoryRow(**dict(record))
+    return MemoryRow(**{name: record[name] for name in _FIELDS})
+
+
+def _scoped(record: asyncpg.Record) -> ScopedRow:
+    return _row(record), frozenset(record["lexemes_of_row"])
+
+
+class StoreSizes:
+    """How many memories recently seen users hold, each as of a generation of their memories (so exact):
+    the N of the lexical IDF, which then needs no count while the user writes nothing."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._sizes: OrderedDict[str, tuple[int, int]] = OrderedDict()
+
+    def get(self, user_id: str) -> tuple[int | None, int | None]:
+        """(generation, size) last seen for the user, or (None, None)."""
+        known = self._sizes.get(user_id)
+        if known is None:
+            return None, None
+        self._sizes.move_to_end(user_id)
+        return known
+
+    def put(self, user_id: str, generation: int | None, size: int) -> None:
+        if generation is None:  # a user who never wrote: nothing to key the size by
+            return
+        self._sizes[user_id] = (generation, size)
+        self._sizes.move_to_end(user_id)
+        if len(self._sizes) > self.capacity:
+            self._sizes.popitem(last=False)
 
 
 class MemoryRepository:
     """Long-term memory rows in Postgres, the source of truth."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, sizes: StoreSizes | None = None) -> None:
         self.pool = pool
+        self.sizes = sizes or StoreSizes(capacity=1)
 
     @asynccontextmanager
     async def transaction(self, user_id: str) -> AsyncIterator[MemoryTx]:
@@ -65,30 +102,40 @@ class MemoryRepository:
         value = await self.pool.fetchval("SELECT generation FROM recall_generations WHERE user_id = $1", user_id)
         return int(value or 0)
 
-    async def lexical(self, scope: RecallScope, query: str, *, limit: int) -> list[tuple[UUID, float]]:
-        """Full-text candidates, best first, already restricted by every filter of the scope."""
-        where, args = _scope_filter(scope, first_arg=3)
-        records = await self.pool.fetch(
-            f"""SELECT m.id, ts_rank_cd(m.search_tsv, q) AS rank
-                FROM memories m, {OR_QUERY_SQL} AS q
-                WHERE m.user_id = $1 AND m.search_tsv @@ q {where}
-                ORDER BY rank DESC, m.created_at DESC LIMIT {int(limit)}""",
-            scope.user_id,
-            query,
-            *args,
+    async def lexical(self, scope: RecallScope, query: str, *, limit: int) -> LexicalCandidates:
+        """Full-text candidates, best first by IDF-weighted overlap, already restricted by every filter;
+        with their rows."""
+        where, args = _scope_filter(scope, first_arg=5)
+        sql = idf_weighted_sql(
+            table="memories",
+            alias="m",
+            generations="recall_generations",
+            where=where,
+            limit=limit,
+            columns=_SCOPED_COLUMNS,
         )
-        return [(r["id"], float(r["rank"])) for r in records]
+        records = await self.pool.fetch(sql, scope.user_id, query, *self.sizes.get(scope.user_id), *args)
+        if not records:
+            # No memory in scope shares a word with the query: the weights cannot score anything either.
+            return LexicalCandidates(ranked=[], weights={})
+        self.sizes.put(scope.user_id, records[0]["generation"], records[0]["total"])
+        return LexicalCandidates(
+            ranked=[(r["id"], float(r["score"])) for r in records],
+            weights=dict(zip(records[0]["lexemes"], records[0]["idfs"], strict=True)),
+            rows={r["id"]: _scoped(r) for r in records},
+        )
 
-    async def in_scope(self, scope: RecallScope, ids: Sequence[UUID]) -> list[MemoryRow]:
-        """The rows among `ids` that pass every filter of the scope (the index may be behind Postgres)."""
+    async def in_scope(self, scope: RecallScope, ids: Sequence[UUID]) -> list[ScopedRow]:
+        """The rows among `ids` that pass every filter of the scope (the index may be behind Postgres),
+        each with its lexemes, so that candidates the full-text search did not return can be scored too."""
         where, args = _scope_filter(scope, first_arg=3)
         records = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM memories m WHERE m.user_id = $1 AND m.id = ANY($2::uuid[]) {where}",
+            f"SELECT m.id, {_SCOPED_COLUMNS} FROM memories m WHERE m.user_id = $1 AND m.id = ANY($2::uuid[]) {where}",
             scope.user_id,
             list(ids),
             *args,
         )
-        return [_row(r) for r in records]
+        return [_scoped(r) for r in records]
 
 
 class MemoryTx:
@@ -97,6 +144,25 @@ class MemoryTx:
     def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy, user_id: str) -> None:
         self.conn = conn
         self.user_id = user_id
+
+    async def known(self, items: Sequence[NewMemory]) -> Known:
+        """The items' idempotency keys already used by this user, and their exact texts already active."""
+        keys = [item.idempotency_key for item in items if item.idempotency_key]
+        hashes = [content_hash(item.kind, item.text) for item in items]
+        records = await self.conn.fetch(
+            """SELECT idempotency_key AS value, true AS is_key FROM memories
+               WHERE user_id = $1 AND idempotency_key = ANY($2::text[])
+               UNION ALL
+               SELECT content_hash, false FROM memories
+               WHERE user_id = $1 AND content_hash = ANY($3::text[]) AND valid_to IS NULL
+                 AND (expires_at IS NULL OR expires_at > now())""",
+            self.user_id,
+            keys,
+            hashes,
+        )
+        return Known(
+            keys={r["value"] for r in records if r["is_key"]}, hashes={r["value"] for r in records if not r["is_key"]}
+        )
 
     async def by_idempotency_key(self, key: str) -> MemoryRow | None:
         record = await self.conn.fetchrow(
@@ -155,6 +221,12 @@ class MemoryTx:
         assert record is not None
         return _row(record)
 
+    async def insert_many(self, memories: Sequence[tuple[UUID, NewMemory]]) -> dict[UUID, MemoryRow]:
+        """Insert new memories and their "created" history in one statement; the rows by id."""
+        columns = list(zip(*((memory_id, *_insert_values(memory)) for memory_id, memory in memories), strict=True))
+        records = await self.conn.fetch(_INSERT_MANY, self.user_id, *map(list, columns))
+        return {record["id"]: _row(record) for record in records}
+
     async def update(self, memory_id: UUID, changes: dict[str, Any]) -> MemoryRow:
         """Apply column changes; a new text or kind also resets the index state and the fingerprint."""
         changes = dict(changes)
@@ -209,6 +281,40 @@ class MemoryTx:
                ON CONFLICT (user_id) DO UPDATE SET generation = recall_generations.generation + 1""",
             self.user_id,
         )
+
+
+# One row per new memory from parallel arrays, and its history in the same statement (a data-modifying
+# CTE runs whether or not the outer query reads it). Metadata travels as JSON text: the pool's jsonb codec
+# has no array form.
+_INSERT_MANY = f"""
+    WITH new AS (
+        INSERT INTO memories (id, user_id, kind, text, key, source, metadata, importance, expires_at,
+                              idempotency_key, content_hash)
+        SELECT id, $1, kind, text, key, source, metadata::jsonb, importance, expires_at, idempotency_key, hash
+        FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::real[],
+                    $9::timestamptz[], $10::text[], $11::text[])
+             AS item(id, kind, text, key, source, metadata, importance, expires_at, idempotency_key, hash)
+        RETURNING {_COLUMNS}
+    ), history AS (
+        INSERT INTO memory_history (user_id, memory_id, action, old_text, new_text, details)
+        SELECT user_id, id, 'created', NULL, text, jsonb_build_object('source', source) FROM new
+    )
+    SELECT * FROM new"""
+
+
+def _insert_values(memory: NewMemory) -> tuple[Any, ...]:
+    """The columns of `_INSERT_MANY` after the id, for one memory."""
+    return (
+        memory.kind,
+        memory.text,
+        memory.key,
+        memory.source,
+        json.dumps(dict(memory.metadata)),
+        memory.importance,
+        memory.expires_at,
+        memory.idempotency_key,
+        content_hash(memory.kind, memory.text),
+    )
 
 
 def _scope_filter(scope: RecallScope, *, first_arg: int) -> tuple[str, list[Any]]:

@@ -181,6 +181,15 @@ class SessionStore:
             raw: Sequence[bytes] = await client.lrange(keys.turns, 0, count - 1)  # type: ignore[misc]
         return [_decode(item) for item in raw]
 
+    async def head(self, user_id: str, session_id: str, *, count: int) -> tuple[list[Turn], int]:
+        """The session's `count` oldest turns, oldest first, and how many turns it holds, read together."""
+        keys = session_keys(self.cache, user_id, session_id)
+        async with self._client() as client, client.pipeline(transaction=True) as pipe:
+            pipe.lrange(keys.turns, 0, count - 1)
+            pipe.llen(keys.turns)
+            raw, total = await pipe.execute()
+        return [_decode(item) for item in raw], int(total)
+
     async def trim_through(self, user_id: str, session_id: str, last_seq: int) -> int:
         """Remove the oldest turns up to `last_seq` (a session left empty goes); returns the turns left."""
         keys = session_keys(self.cache, user_id, session_id)

@@ -48,7 +48,7 @@ def memory_service(state: StateDep) -> MemoryService:
 
 def recall_service(state: StateDep) -> RecallService:
     return RecallService(
-        repository=MemoryRepository(state.pool),
+        repository=MemoryRepository(state.pool, sizes=state.sizes),
         vectors=state.vectors,
         embedder=state.embedder,
         cache=state.cache,
@@ -99,19 +99,28 @@ async def remember_batch(body: MemoryBatchCreate, memories: Memories) -> Remembe
 
 
 @router.post("/recall", response_model=RecallRead, summary="recall: hybrid retrieval, explained")
-async def recall(body: RecallRequest, recalls: Recalls, state: StateDep) -> RecallRead:
+async def recall(body: RecallRequest, recalls: Recalls, state: StateDep) -> Response:
+    """Answers with JSON built once: a cache hit is returned as stored, never parsed or validated again."""
     started = time.perf_counter()
-    request = body.model_dump(mode="json", exclude={"use_cache"})
-    key, hit = await recalls.cached(body.user_id, request) if body.use_cache else ("", None)
-    if hit is not None:
-        return RecallRead(**json.loads(hit), cached=True, took_ms=elapsed_ms(started))
+    entry = None
+    if body.use_cache:
+        entry = await recalls.cached(body.user_id, body.model_dump(mode="json", exclude={"use_cache"}))
+    if entry is not None and entry.payload is not None:
+        return _json(entry.payload, cached=True, started=started)
     scope = RecallScope(user_id=body.user_id, now=now_utc(), **body.filters.model_dump())
     query = RecallQuery(scope=scope, text=body.query, limit=body.limit, mmr=body.mmr, mmr_lambda=body.mmr_lambda)
     ours, theirs = await asyncio.gather(recalls.recall(query), _mem0_hits(state, body))
-    result = RecallRead(hits=[_hit(s) for s in ours], external_hits=theirs, cached=False, took_ms=0.0)
-    if body.use_cache:
-        await recalls.store(key, result.model_dump_json(include={"hits", "external_hits"}).encode())
-    return result.model_copy(update={"took_ms": elapsed_ms(started)})
+    found = RecallRead(hits=[_hit(s) for s in ours], external_hits=theirs, cached=False, took_ms=0.0)
+    payload = found.model_dump_json(include={"hits", "external_hits"}).encode()
+    if entry is not None:
+        await recalls.store(entry, payload)
+    return _json(payload, cached=False, started=started)
+
+
+def _json(payload: bytes, *, cached: bool, started: float) -> Response:
+    """`{"hits": ..., "external_hits": ...}` completed with `cached` and `took_ms`: a RecallRead."""
+    tail = f',"cached":{json.dumps(cached)},"took_ms":{json.dumps(elapsed_ms(started))}}}'
+    return Response(content=payload[:-1] + tail.encode(), media_type="application/json")
 
 
 async def _mem0_hits(state: StateDep, body: RecallRequest) -> list[ExternalHit]:
@@ -122,13 +131,14 @@ async def _mem0_hits(state: StateDep, body: RecallRequest) -> list[ExternalHit]:
 
 
 def _hit(scored: ScoredMemory) -> RecallHit:
-    fused = scored.fused
+    relevance = scored.relevance
     parts = ScoreParts(
-        dense_rank=fused.dense_rank,
-        dense_similarity=fused.dense_similarity,
-        lexical_rank=fused.lexical_rank,
-        lexical_score=fused.lexical_score,
-        rrf=fused.rrf,
+        dense_rank=relevance.dense_rank,
+        dense_similarity=relevance.dense_similarity,
+        lexical_rank=relevance.lexical_rank,
+        lexical_score=relevance.lexical_score,
+        # The contract's field keeps its name; it now carries the fused relevance (docs/memory.md).
+        rrf=relevance.fused,
         recency=scored.recency,
         importance=scored.importance,
         final=scored.final,

@@ -20,8 +20,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
+import numpy as np
+import numpy.typing as npt
+
+from memory_gateway.domain.dedupe import CallState
 from memory_gateway.domain.models import MemoryRow, NewMemory, content_hash
-from memory_gateway.domain.ranking import cosine
 from pma_core.errors import NotFoundError, ValidationFailedError
 from pma_core.vectors import VectorFilter
 
@@ -45,13 +48,6 @@ class Remembered:
     superseded: tuple[UUID, ...] = ()
 
 
-@dataclass
-class _Batch:
-    """Memories created earlier in the same call, so items of one batch deduplicate against each other."""
-
-    created: list[tuple[MemoryRow, list[float]]]
-
-
 class MemoryService:
     def __init__(
         self,
@@ -69,11 +65,9 @@ class MemoryService:
     async def remember(self, user_id: str, items: Sequence[NewMemory]) -> list[Remembered]:
         """Store a batch (1-100) for one user in one transaction; see the module docstring for the rules."""
         vectors = await self.indexer.embedder.embed([item.text for item in items])
-        batch = _Batch(created=[])
         async with self.repository.transaction(user_id) as tx:
-            results = [
-                await self._remember_one(tx, item, vector, batch) for item, vector in zip(items, vectors, strict=True)
-            ]
+            state = CallState(await tx.known(items), vectors)
+            results = await self._remember_all(tx, items, state)
             if any(r.outcome != "replayed" for r in results):
                 await tx.bump_generation()
         # Created and merged memories now hold exactly their item's text, so its vector is already known.
@@ -85,32 +79,65 @@ class MemoryService:
                 self.mirror.mirror(user_id, row.text, {"pma_memory_id": str(row.id), "kind": row.kind})
         return results
 
-    async def _remember_one(self, tx: MemoryTx, item: NewMemory, vector: list[float], batch: _Batch) -> Remembered:
+    async def _remember_all(self, tx: MemoryTx, items: Sequence[NewMemory], state: CallState) -> list[Remembered]:
+        """Each item in order; plainly new ones wait and are inserted together (see domain/dedupe.py)."""
+        results: dict[int, Remembered] = {}
+        for index, item in enumerate(items):
+            if await self._plainly_new(tx, index, item, state):
+                state.wait(index, item)
+                continue
+            await self._write_pending(tx, state, results)
+            results[index] = await self._remember_one(tx, index, item, state)
+        await self._write_pending(tx, state, results)
+        return [results[index] for index in range(len(items))]
+
+    async def _plainly_new(self, tx: MemoryTx, index: int, item: NewMemory, state: CallState) -> bool:
+        if item.key or item.supersedes or state.seen(item):
+            return False
+        if item.kind == "summary":
+            return True
+        if state.similar(index, item.kind, self.dedupe_similarity) is not None:
+            return False
+        return not await self._similar_in_index(tx.user_id, item, state.vectors[index])
+
+    async def _write_pending(self, tx: MemoryTx, state: CallState, results: dict[int, Remembered]) -> None:
+        if state.pending:
+            rows = await tx.insert_many([(pending.id, pending.item) for pending in state.pending])
+            for index, row in state.written(rows):
+                results[index] = Remembered(row, "created")
+
+    async def _remember_one(self, tx: MemoryTx, index: int, item: NewMemory, state: CallState) -> Remembered:
+        """The careful way, with fresh queries: replay, duplicate, near-duplicate, or create (superseding)."""
         if item.idempotency_key and (first := await tx.by_idempotency_key(item.idempotency_key)):
             return Remembered(first, "replayed")
         if same := await tx.active_by_hash(content_hash(item.kind, item.text)):
             return Remembered(await self._absorb(tx, same, item, action_text=None), "duplicate")
         # Session summaries cover different turns even when they read alike: never merge them.
-        if item.kind != "summary" and (similar := await self._near_duplicate(tx, item, vector, batch)):
+        if item.kind != "summary" and (similar := await self._near_duplicate(tx, index, item, state)):
+            state.merged(item)
             return Remembered(await self._absorb(tx, similar, item, action_text=item.text), "merged")
-        return await self._create(tx, item, vector, batch)
+        result = await self._create(tx, item)
+        state.created(index, item, result.memory)
+        return result
 
-    async def _near_duplicate(
-        self, tx: MemoryTx, item: NewMemory, vector: list[float], batch: _Batch
-    ) -> MemoryRow | None:
-        for row, other in batch.created:
-            if row.kind == item.kind and cosine(vector, other) >= self.dedupe_similarity:
-                return row
+    async def _near_duplicate(self, tx: MemoryTx, index: int, item: NewMemory, state: CallState) -> MemoryRow | None:
+        if (slot := state.similar(index, item.kind, self.dedupe_similarity)) is not None:
+            return state.row(slot)
+        hits = await self._similar_in_index(tx.user_id, item, state.vectors[index])
+        candidates = await tx.active(hits) if hits else []
+        order = {hit: rank for rank, hit in enumerate(hits)}
+        return min(candidates, key=lambda row: order[row.id], default=None)
+
+    async def _similar_in_index(self, user_id: str, item: NewMemory, vector: npt.NDArray[np.float32]) -> list[UUID]:
+        """Indexed memories of the same kind at least `dedupe_similarity` alike, nearest first."""
         hits = await self.indexer.vectors.search(
             COLLECTION,
-            vector,
-            flt=VectorFilter(user_id=tx.user_id, kinds=[item.kind]),
+            vector.tolist(),
+            flt=VectorFilter(user_id=user_id, kinds=[item.kind]),
             limit=3,
             score_threshold=self.dedupe_similarity,
         )
-        candidates = await tx.active([UUID(hit.id) for hit in hits])
-        order = {UUID(hit.id): rank for rank, hit in enumerate(hits)}
-        return min(candidates, key=lambda row: order[row.id], default=None)
+        return [UUID(hit.id) for hit in hits]
 
     async def _absorb(
         self, tx: MemoryTx, existing: MemoryRow, item: NewMemory, *, action_text: str | None
@@ -129,7 +156,7 @@ class MemoryService:
         await tx.record(existing.id, "merged", old_text=existing.text, new_text=updated.text, details=details)
         return updated
 
-    async def _create(self, tx: MemoryTx, item: NewMemory, vector: list[float], batch: _Batch) -> Remembered:
+    async def _create(self, tx: MemoryTx, item: NewMemory) -> Remembered:
         explicit = await tx.active(item.supersedes) if item.supersedes else []
         missing = set(item.supersedes) - {row.id for row in explicit}
         if missing:
@@ -146,7 +173,6 @@ class MemoryService:
             for old in replaced.values():
                 why = {"superseded_by": str(created.id), "reason": "key" if old.key == item.key else "explicit"}
                 await tx.record(old.id, "superseded", old_text=old.text, new_text=created.text, details=why)
-        batch.created.append((created, vector))
         return Remembered(created, "created", tuple(replaced))
 
     async def _index(self, ids: set[UUID], *, known: Mapping[UUID, list[float]] | None = None) -> None:

@@ -60,6 +60,19 @@ class RecallScope:
     include_expired: bool = False
 
 
+# A memory that passed the filters of a recall, with its lexemes (to score it against the query's words).
+ScopedRow = tuple[MemoryRow, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class LexicalCandidates:
+    """Full-text candidates, best first, the weight (idf) of each query lexeme that scored them, and their rows."""
+
+    ranked: list[tuple[UUID, float]]
+    weights: Mapping[str, float]
+    rows: Mapping[UUID, ScopedRow] = field(default_factory=dict)
+
+
 def status_of(row: MemoryRow, now: datetime) -> str:
     """active, superseded (a newer memory replaced it) or expired (past its expires_at)."""
     if row.valid_to is not None:

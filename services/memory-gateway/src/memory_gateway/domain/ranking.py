@@ -1,12 +1,13 @@
-"""Hybrid ranking, pure functions: reciprocal rank fusion, recency and importance weights, MMR.
+"""Hybrid ranking, pure functions: score fusion, reciprocal rank fusion, recency and importance weights, MMR.
 
-Shared by every hybrid search of the gateway (memories, documents, events), so they rank alike.
+Memories are ranked by score fusion (`score_fuse`) over IDF-weighted lexical scores; documents and events
+still by reciprocal rank fusion (`rrf_fuse`). Recency, importance and MMR are shared by all three.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -45,6 +46,76 @@ def rrf_fuse(dense: Sequence[tuple[K, float]], lexical: Sequence[tuple[K, float]
     return fused
 
 
+@dataclass(frozen=True)
+class Relevance:
+    """A candidate's place in each retriever's list, both retrievers' scores, and their fusion.
+
+    Ranks are None for a retriever that did not return the candidate; the scores are known for every
+    candidate all the same (`dense_similarity` is None only when the candidate has no vector yet).
+    """
+
+    dense_rank: int | None
+    dense_similarity: float | None
+    lexical_rank: int | None
+    lexical_score: float
+    fused: float
+
+
+def lexical_overlap(lexemes: Collection[str], weights: Mapping[str, float]) -> float:
+    """The summed weight (idf) of the query's lexemes that a text contains: the full-text search's score."""
+    return sum(weight for lexeme, weight in weights.items() if lexeme in lexemes)
+
+
+def score_fuse(
+    dense: Sequence[tuple[K, float]],
+    lexical: Sequence[tuple[K, float]],
+    *,
+    similarity: Mapping[K, float | None],
+    overlap: Mapping[K, float],
+    dense_weight: float,
+) -> dict[K, Relevance]:
+    """Fuse scores, not ranks, over the candidates of `overlap` (all of them, whichever list found them).
+
+    Each retriever's score is divided by its best among the candidates (cosine below 0 counts as 0), and
+    the two are averaged with `dense_weight`. Scores are needed for every candidate, not only for those a
+    retriever returned: a candidate just past one retriever's cut-off would otherwise count as 0 there.
+
+    Why not RRF: when a store holds dozens of memories that match the query about equally well, ranks turn
+    hair-thin score differences into gaps of 1/(k + 1) vs 1/(k + 40), wider than any importance or recency
+    weight, and agreement between the two lists outweighs one retriever's clear winner. Scores keep near
+    ties near, so importance and recency can decide between them, and a clear winner stays one.
+    """
+    dense_pos = {key: rank for rank, (key, _) in enumerate(dense, start=1)}
+    lexical_pos = {key: rank for rank, (key, _) in enumerate(lexical, start=1)}
+    best_dense = max((max(s, 0.0) for s in similarity.values() if s is not None), default=0.0)
+    best_lexical = max(overlap.values(), default=0.0)
+    fused: dict[K, Relevance] = {}
+    for key, lexical_score in overlap.items():
+        dense_score = similarity.get(key)
+        relevance = dense_weight * _share(dense_score or 0.0, best_dense)
+        relevance += (1.0 - dense_weight) * _share(lexical_score, best_lexical)
+        fused[key] = Relevance(dense_pos.get(key), dense_score, lexical_pos.get(key), lexical_score, relevance)
+    return fused
+
+
+def worth_completing(exact: Sequence[float], bounds: Mapping[K, tuple[float, float]], *, keep: int) -> list[K]:
+    """The candidates still lacking a score that could reach the best `keep`.
+
+    `exact` are the final scores of fully scored candidates, `bounds` the (lowest, highest) final score each
+    incomplete one can have. At least `keep` candidates score at least the `keep`-th best lower bound, so
+    one whose upper bound stays below it can never make the cut: its missing score need not be computed.
+    """
+    lows = sorted([*exact, *(low for low, _ in bounds.values())], reverse=True)
+    if len(lows) <= keep:
+        return list(bounds)
+    threshold = lows[keep - 1]
+    return [key for key, (_, high) in bounds.items() if high >= threshold]
+
+
+def _share(score: float, best: float) -> float:
+    return max(score, 0.0) / best if best > 0 else 0.0
+
+
 def recency_weight(created_at: datetime, now: datetime, *, half_life_days: float, floor: float) -> float:
     """A multiplier in [floor, 1] that halves (above the floor) every `half_life_days`."""
     age_days = max((now - created_at).total_seconds(), 0.0) / 86_400
@@ -56,10 +127,16 @@ def importance_weight(importance: float, *, weight: float) -> float:
     return (1.0 - weight) + weight * importance
 
 
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+def cosines(query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[float]:
+    """Cosine similarity of each vector to the query (0 for a zero vector), in one matrix product."""
+    if not vectors:
+        return []
+    matrix = np.asarray(vectors, dtype=np.float64)
+    target = np.asarray(query, dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(target)
+    products = matrix @ target
+    scores: list[float] = np.divide(products, norms, out=np.zeros_like(products), where=norms > 0).tolist()
+    return scores
 
 
 def mmr(

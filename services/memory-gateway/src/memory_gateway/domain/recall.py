@@ -1,24 +1,36 @@
 """recall: hybrid retrieval over a user's memories, explained and cached.
 
-Dense candidates come from Qdrant, lexical ones from Postgres full-text search; reciprocal rank fusion
-combines them, then recency and importance weigh the fused score; MMR optionally re-ranks for diversity.
-Every candidate is re-read from Postgres with the request's filters, so the index can lag or hold
-superseded points and recall still answers only with what the filters allow.
+Dense candidates come from Qdrant, lexical ones from Postgres full-text search (IDF-weighted), both at
+once. Every candidate is then scored by both retrievers, whichever found it (its cosine from its stored
+vector, its lexical score from its words), the scores are fused (`score_fuse`), and recency and importance
+weigh the result; MMR optionally re-ranks for diversity. Every candidate is re-read from Postgres with the
+request's filters, so the index can lag or hold superseded points and recall still answers only with what
+the filters allow.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from memory_gateway.domain.models import MemoryRow, RecallScope
-from memory_gateway.domain.ranking import Fused, importance_weight, mmr, recency_weight, rrf_fuse
+from memory_gateway.domain.models import LexicalCandidates, MemoryRow, RecallScope, ScopedRow
+from memory_gateway.domain.ranking import (
+    Relevance,
+    cosines,
+    importance_weight,
+    lexical_overlap,
+    mmr,
+    recency_weight,
+    score_fuse,
+    worth_completing,
+)
 from pma_core.vectors import VectorFilter, VectorStoreError
 
 _log = logging.getLogger(__name__)
@@ -31,18 +43,32 @@ if TYPE_CHECKING:
     from pma_core.vectors import VectorStore
 
 COLLECTION = "agent_memories"
+# Share of the dense score in the fused relevance: equal weights, neither retriever is trusted more.
+DENSE_WEIGHT = 0.5
+# MMR picks `limit` from the best `limit` x this many.
+_MMR_POOL = 3
+Ranked = list[tuple[UUID, float]]
 
 
 @dataclass(frozen=True)
 class ScoredMemory:
     row: MemoryRow
-    fused: Fused
+    relevance: Relevance
     recency: float
     importance: float
 
     @property
     def final(self) -> float:
-        return self.fused.rrf * self.recency * self.importance
+        return self.relevance.fused * self.recency * self.importance
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """Where a recall is cached, the generation of the user's memories now, and the cached JSON if current."""
+
+    key: str
+    generation: int
+    payload: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -72,17 +98,78 @@ class RecallService:
 
     async def recall(self, query: RecallQuery) -> list[ScoredMemory]:
         """The best `limit` memories for the query, best first."""
+        scope = query.scope
         (vector,) = await self.embedder.embed([query.text])
-        dense = await self._dense(query.scope, vector)
-        lexical = await self.repository.lexical(query.scope, query.text, limit=self.settings.candidates)
-        fused = rrf_fuse(dense, lexical, k=self.settings.rrf_k)
-        rows = await self.repository.in_scope(query.scope, list(fused))
-        scored = sorted((self._score(row, fused[row.id], query.scope) for row in rows), key=lambda s: -s.final)
+        # The full-text query goes out first: Postgres works on it while the (in-process) vector search runs
+        # and, on a second connection, the rows of the vector search's candidates are read.
+        lexical, (dense, dense_rows) = await asyncio.gather(
+            self.repository.lexical(scope, query.text, limit=self.settings.candidates), self._dense_rows(scope, vector)
+        )
+        rows = {row.id: (row, lexemes) for row, lexemes in dense_rows} | dict(lexical.rows)
+        keep = query.limit * _MMR_POOL if query.mmr else query.limit
+        scored = await self._scored(vector, dense, lexical, rows, scope=scope, keep=keep)
         if not query.mmr:
             return scored[: query.limit]
-        return await self._diversify(scored, limit=query.limit, lambda_=query.mmr_lambda)
+        return await self._diversify(scored[:keep], limit=query.limit, lambda_=query.mmr_lambda)
 
-    async def _dense(self, scope: RecallScope, vector: list[float]) -> list[tuple[UUID, float]]:
+    async def _scored(
+        self,
+        vector: list[float],
+        dense: Ranked,
+        lexical: LexicalCandidates,
+        rows: dict[UUID, ScopedRow],
+        *,
+        scope: RecallScope,
+        keep: int,
+    ) -> list[ScoredMemory]:
+        """Every row in scope scored by both retrievers, fused and weighted, best first."""
+        overlap = {key: lexical_overlap(lexemes, lexical.weights) for key, (_, lexemes) in rows.items()}
+        weights = {key: self._weights(row, scope) for key, (row, _) in rows.items()}
+        multipliers = {key: recency * importance for key, (recency, importance) in weights.items()}
+        similarity: dict[UUID, float | None] = {key: score for key, score in dense if key in rows}
+        missing = self._worth_completing(dense, similarity, overlap, multipliers, keep=keep)
+        similarity.update(await self._similarities(vector, missing))
+        relevance = score_fuse(dense, lexical.ranked, similarity=similarity, overlap=overlap, dense_weight=DENSE_WEIGHT)
+        scored = (ScoredMemory(rows[key][0], relevance[key], *weights[key]) for key in rows)
+        return sorted(scored, key=lambda s: (-s.final, s.row.id))
+
+    def _worth_completing(
+        self,
+        dense: Ranked,
+        similarity: dict[UUID, float | None],
+        overlap: dict[UUID, float],
+        multipliers: dict[UUID, float],
+        *,
+        keep: int,
+    ) -> list[UUID]:
+        """Candidates the vector search did not return whose cosine could still lift them into the best `keep`.
+
+        Only a full dense list leaves any out: a shorter one held every indexed memory in the filter, so the
+        rest have no vector yet. One left out of a full list is at most as similar as its last hit, which
+        bounds its final score; `worth_completing` keeps those whose bound reaches the cut.
+        """
+        missing = [key for key in overlap if key not in similarity]
+        if not missing or len(dense) < self.settings.candidates:
+            return []
+        best_dense = max((max(s or 0.0, 0.0) for s in similarity.values()), default=0.0)
+        if best_dense <= 0:
+            return missing  # no dense score in scope to bound them by
+        best_lexical = max(overlap.values()) or 1.0
+
+        def final(key: UUID, cosine: float) -> float:
+            fused = DENSE_WEIGHT * max(cosine, 0.0) / best_dense + (1 - DENSE_WEIGHT) * overlap[key] / best_lexical
+            return fused * multipliers[key]
+
+        exact = [final(key, score or 0.0) for key, score in similarity.items()]
+        bounds = {key: (final(key, 0.0), final(key, dense[-1][1])) for key in missing}
+        return worth_completing(exact, bounds, keep=keep)
+
+    async def _dense_rows(self, scope: RecallScope, vector: list[float]) -> tuple[Ranked, list[ScopedRow]]:
+        """The vector search's candidates, and those of their rows that pass every filter of the scope."""
+        dense = await self._dense(scope, vector)
+        return dense, await self.repository.in_scope(scope, [key for key, _ in dense]) if dense else []
+
+    async def _dense(self, scope: RecallScope, vector: list[float]) -> Ranked:
         flt = VectorFilter(
             user_id=scope.user_id,
             kinds=scope.kinds,
@@ -98,30 +185,55 @@ class RecallService:
             return []
         return [(UUID(hit.id), hit.score) for hit in hits]
 
-    def _score(self, row: MemoryRow, fused: Fused, scope: RecallScope) -> ScoredMemory:
+    async def _similarities(self, vector: list[float], ids: Sequence[UUID]) -> dict[UUID, float | None]:
+        """Cosine to the query of candidates the vector search did not return, from their stored vectors
+        (never embedded again: with an API embedder that would be a paid call per candidate)."""
+        if not ids:
+            return {}
+        try:
+            points = await self.vectors.retrieve(COLLECTION, [str(key) for key in ids])
+        except (VectorStoreError, OSError) as exc:
+            _log.warning("vector retrieve failed; lexical candidates lack a dense score", extra={"error": repr(exc)})
+            return {}
+        scores = cosines(vector, [point.vector for point in points])
+        return {UUID(point.id): score for point, score in zip(points, scores, strict=True)}
+
+    def _weights(self, row: MemoryRow, scope: RecallScope) -> tuple[float, float]:
+        """The row's recency and importance multipliers."""
         settings = self.settings
         recency = recency_weight(
             row.created_at, scope.now, half_life_days=settings.recency_half_life_days, floor=settings.recency_floor
         )
-        return ScoredMemory(row, fused, recency, importance_weight(row.importance, weight=settings.importance_weight))
+        return recency, importance_weight(row.importance, weight=settings.importance_weight)
 
-    async def _diversify(self, scored: Sequence[ScoredMemory], *, limit: int, lambda_: float) -> list[ScoredMemory]:
-        pool = list(scored[: max(limit * 3, limit)])
+    async def _diversify(self, pool: Sequence[ScoredMemory], *, limit: int, lambda_: float) -> list[ScoredMemory]:
         points = await self.vectors.retrieve(COLLECTION, [str(s.row.id) for s in pool])
         vectors = {UUID(p.id): p.vector for p in points}
         return mmr(
             pool, relevance=lambda s: s.final, vector=lambda s: vectors.get(s.row.id), limit=limit, lambda_=lambda_
         )
 
-    async def cached(self, user_id: str, request: dict[str, Any]) -> tuple[str, bytes | None]:
-        """The cache key for this request (current generation of the user's memories) and its entry."""
-        generation = await self.repository.generation(user_id)
-        digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:32]
-        key = f"recall:{user_id}:{generation}:{digest}"
-        return key, await self.cache.get(key)
+    async def cached(self, user_id: str, request: dict[str, Any]) -> CacheEntry:
+        """The cache entry of this request, if one was stored since the user's memories last changed.
 
-    async def store(self, key: str, payload: bytes) -> None:
-        await self.cache.set(key, payload, ttl_seconds=self.settings.recall_cache_ttl_seconds)
+        The user's generation (bumped in Postgres with every write) is read together with the entry, which
+        holds the generation it was computed at: a write invalidates every cached recall of the user at
+        once, even one stored while Valkey was unreachable for the write.
+        """
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:32]
+        key = f"recall:{user_id}:{digest}"
+        generation, stored = await asyncio.gather(self.repository.generation(user_id), self.cache.get(key))
+        entry = CacheEntry(key=key, generation=generation)
+        if stored is not None:
+            stored_generation, _, payload = stored.partition(b"\n")
+            if stored_generation == str(generation).encode():
+                return replace(entry, payload=payload)
+        return entry
+
+    async def store(self, entry: CacheEntry, payload: bytes) -> None:
+        """Keep `payload` (computed at `entry.generation`) for the next identical request."""
+        value = str(entry.generation).encode() + b"\n" + payload
+        await self.cache.set(entry.key, value, ttl_seconds=self.settings.recall_cache_ttl_seconds)
 
 
 def elapsed_ms(started: float) -> float:

@@ -185,8 +185,11 @@ class SessionService:
     ) -> tuple[list[MovedChunk], int]:
         moved: list[MovedChunk] = []
         while total - self.max_turns >= self.chunk and len(moved) < MAX_CHUNKS_PER_APPEND:
-            chunk = await self.store.oldest(user_id, session_id, count=self.chunk)
-            if len(chunk) < self.chunk:  # a concurrent append moved it first
+            # The count read with the chunk decides: `total` may predate a concurrent append's trim, and
+            # moving on it would move one chunk too many. Two appends that read the same head move the same
+            # chunk, which remember stores once (its idempotency key).
+            chunk, total = await self.store.head(user_id, session_id, count=self.chunk)
+            if total - self.max_turns < self.chunk or len(chunk) < self.chunk:
                 break
             try:
                 moved.append(await self._summarise(user_id, session_id, epoch, chunk))
