@@ -149,10 +149,13 @@ class ScoreParts(BaseModel):
     dense_similarity: float | None
     lexical_rank: int | None = Field(description="Rank in the full-text search, None if not found there.")
     lexical_score: float | None
-    rrf: float = Field(description="Reciprocal rank fusion of the two ranks: sum of 1 / (k + rank).")
+    rrf: float = Field(
+        description="The fused relevance (name kept for compatibility): the dense similarity and the IDF-weighted"
+        " lexical score, each divided by the best candidate's, averaged."
+    )
     recency: float = Field(description="Multiplier in (0, 1] from the memory's age (half-life decay).")
     importance: float = Field(description="Multiplier from the memory's importance.")
-    final: float = Field(description="rrf x recency x importance (before any MMR re-ranking).")
+    final: float = Field(description="rrf (fused relevance) x recency x importance (before any MMR re-ranking).")
 
 
 class RecallHit(BaseModel):
