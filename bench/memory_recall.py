@@ -31,26 +31,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
-import asyncpg
 import httpx
 import numpy as np
 import psutil
+from harness import Datastores, Json, Timed, ints, post, progress, start_datastores, start_service, timed
 
-from pma_core.embedded import EmbeddedPostgres, EmbeddedValkey
-from pma_core.embedded.process import child_setup, free_port, stop_process
-from pma_core.migrations import default_migrations_dir, migrate
+from pma_core.embedded.process import free_port, stop_process
 from pma_core.vectors import EdgeVectorStore
 
 COLLECTION = "agent_memories"
 BATCH = 100
 QUALITY_SET = Path(__file__).resolve().parents[1] / "services/memory-gateway/tests/quality/labelled_set.py"
-Json = dict[str, Any]
 
 
 def quality_set() -> ModuleType:
@@ -71,8 +67,7 @@ class Stack:
     root: Path
     profile_dir: Path | None
     port: int = field(default_factory=free_port)
-    postgres: EmbeddedPostgres | None = None
-    valkey: EmbeddedValkey | None = None
+    datastores: Datastores | None = None
     gateway: subprocess.Popen[bytes] | None = None
     starts: int = 0
     env: dict[str, str] = field(default_factory=dict)
@@ -86,48 +81,16 @@ class Stack:
         return self.root / "qdrant"
 
     def start_datastores(self) -> None:
-        self.postgres = EmbeddedPostgres(self.root / "postgres", port=free_port())
-        self.postgres.start()
-        asyncio.run(_create_database(self.postgres.url(), "pma"))
-        asyncio.run(migrate(self.postgres.url("pma"), default_migrations_dir()))
-        self.valkey = EmbeddedValkey(self.root / "valkey", port=free_port())
-        self.valkey.start()
-        prefixes = ("POSTGRES_", "VALKEY_", "QDRANT_", "EMBEDDING_", "MEMORY_", "MEM0_", "LLM_", "LOG_")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-        self.env |= {
-            "POSTGRES_URL": self.postgres.url("pma"),
-            "VALKEY_URL": self.valkey.url(),
-            "QDRANT_PATH": str(self.qdrant_path),
-            "EMBEDDING_PROVIDER": "hashing",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.datastores = start_datastores(self.root)
+        self.env = self.datastores.env
 
     def start_gateway(self, *, timeout: float = 120.0) -> None:
         self.starts += 1
-        command = [sys.executable]
-        if self.profile_dir is not None:
-            command += ["-m", "cProfile", "-o", str(self.profile_dir / f"gateway-{self.starts}.prof")]
-        command += ["-m", "uvicorn", "--factory", "memory_gateway.main:app_from_env"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]
-        log = (self.root / f"gateway-{self.starts}.log").open("ab")
-        # cwd: the temporary directory, so a developer's .env cannot change what is measured.
-        self.gateway = subprocess.Popen(
-            command, env=self.env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT, preexec_fn=child_setup(None)
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if self.gateway.poll() is not None:
-                    raise RuntimeError(f"the gateway exited with {self.gateway.returncode}; see {log.name}")
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-        raise TimeoutError(f"the gateway was not ready after {timeout:.0f}s")
+        profile = self.profile_dir / f"gateway-{self.starts}.prof" if self.profile_dir is not None else None
+        self.gateway = start_service(
+            "memory_gateway.main:app_from_env", port=self.port, env=self.env, root=self.root,
+            log_name=f"gateway-{self.starts}.log", profile=profile, timeout=timeout,
+        )  # fmt: skip
 
     def gateway_rss_mb(self) -> float:
         if self.gateway is None:
@@ -144,18 +107,8 @@ class Stack:
 
     def stop(self) -> None:
         self.stop_gateway()
-        if self.valkey is not None:
-            self.valkey.stop()
-        if self.postgres is not None:
-            self.postgres.stop()
-
-
-async def _create_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+        if self.datastores is not None:
+            self.datastores.stop()
 
 
 class Memories:
@@ -180,41 +133,9 @@ class Memories:
         return sum(self.taken.values())
 
 
-@dataclass(frozen=True)
-class Timed:
-    latencies_ms: list[float]
-    seconds: float
-    server_ms: list[float]
-
-    def percentiles(self) -> tuple[float, float, float]:
-        p50, p95, p99 = np.percentile(self.latencies_ms, [50, 95, 99])
-        return float(p50), float(p95), float(p99)
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies_ms) / self.seconds
-
-
-async def timed(
-    calls: Sequence[Callable[[], Awaitable[httpx.Response]]], *, concurrency: int, server_ms: bool = False
-) -> Timed:
-    """Run every call once, `concurrency` at a time, timing each; any non-2xx answer stops the bench."""
-    pending: Iterator[tuple[int, Callable[[], Awaitable[httpx.Response]]]] = iter(enumerate(calls))
-    latencies = [0.0] * len(calls)
-    took = [0.0] * len(calls)
-
-    async def worker() -> None:
-        for index, call in pending:  # shared iterator: each call is taken by exactly one worker
-            started = time.perf_counter()
-            response = await call()
-            latencies[index] = (time.perf_counter() - started) * 1000
-            response.raise_for_status()
-            if server_ms:
-                took[index] = float(response.json()["took_ms"])
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Timed(latencies, time.perf_counter() - started, took if server_ms else [])
+def server_ms(result: Timed) -> list[float]:
+    """The gateway's own timing of each recall (`took_ms`), from the kept answers."""
+    return [float(answer["took_ms"]) for answer in result.answers]
 
 
 async def load(client: httpx.AsyncClient, memories: Memories, users: Sequence[str], *, to: int, writers: int) -> Timed:
@@ -227,12 +148,8 @@ async def load(client: httpx.AsyncClient, memories: Memories, users: Sequence[st
         for user, items in zip(users, batches, strict=True):
             if chunk := items[first : first + BATCH]:
                 bodies.append({"user_id": user, "memories": chunk})
-    calls = [_post(client, "/v1/remember/batch", body) for body in bodies]
+    calls = [post(client, "/v1/remember/batch", body) for body in bodies]
     return await timed(calls, concurrency=writers)
-
-
-def _post(client: httpx.AsyncClient, path: str, body: Json) -> Callable[[], Awaitable[httpx.Response]]:
-    return lambda: client.post(path, json=body)
 
 
 def recall_bodies(quality: ModuleType, users: Sequence[str], count: int, *, use_cache: bool) -> list[Json]:
@@ -272,12 +189,12 @@ async def measure_recall(
         bodies = recall_bodies(quality, users, args.queries, use_cache=use_cache)
         # One untimed pass first: it fills the cache (the cached pass repeats requests it has seen) and
         # warms a freshly started gateway (its pool opens connections on demand).
-        await timed([_post(client, "/v1/recall", b) for b in bodies], concurrency=max(args.concurrency))
+        await timed([post(client, "/v1/recall", b) for b in bodies], concurrency=max(args.concurrency))
         for concurrency in args.concurrency:
-            calls = [_post(client, "/v1/recall", b) for b in bodies]
-            result = await timed(calls, concurrency=concurrency, server_ms=True)
+            calls = [post(client, "/v1/recall", b) for b in bodies]
+            result = await timed(calls, concurrency=concurrency, keep=True)
             rows.append(RecallRow(memories, index, mode, concurrency, result))
-            _progress(f"recall {mode} c={concurrency} at {memories:,} ({index}): p95 {result.percentiles()[1]:.1f} ms")
+            progress(f"recall {mode} c={concurrency} at {memories:,} ({index}): p95 {result.percentiles()[1]:.1f} ms")
     return rows
 
 
@@ -318,14 +235,14 @@ async def run(args: argparse.Namespace, stack: Stack) -> tuple[list[LoadRow], li
             before = memories.stored
             batched = await load(client, memories, users, to=size, writers=args.writers)
             loaded = memories.stored - before
-            _progress(f"loaded {loaded:,} in {batched.seconds:.1f}s ({loaded / batched.seconds:.0f} memories/s)")
+            progress(f"loaded {loaded:,} in {batched.seconds:.1f}s ({loaded / batched.seconds:.0f} memories/s)")
             at = memories.stored
             recalls += await measure_recall(client, quality, users, memories=at, index="as served", args=args)
             singles = await remember_singles(client, memories, users, count=args.singles)
             row = LoadRow(at, batched, loaded, singles, stack.gateway_rss_mb())
             if args.optimize:
                 row = replace(row, optimize_seconds=await optimize(stack))
-                _progress(f"optimize at {memories.stored:,}: {row.optimize_seconds:.1f}s")
+                progress(f"optimize at {memories.stored:,}: {row.optimize_seconds:.1f}s")
                 recalls += await measure_recall(
                     client, quality, users, memories=memories.stored, index="optimized", args=args
                 )
@@ -340,11 +257,7 @@ async def remember_singles(
     if not count:
         return None
     bodies = [{"user_id": user, **memories.take(user, 1)[0]} for user in (users[i % len(users)] for i in range(count))]
-    return await timed([_post(client, "/v1/remember", body) for body in bodies], concurrency=1)
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    return await timed([post(client, "/v1/remember", body) for body in bodies], concurrency=1)
 
 
 def tables(loads: Sequence[LoadRow], recalls: Sequence[RecallRow], args: argparse.Namespace) -> str:
@@ -374,7 +287,7 @@ def tables(loads: Sequence[LoadRow], recalls: Sequence[RecallRow], args: argpars
     ]
     for row in recalls:
         p50, p95, p99 = row.result.percentiles()
-        took = _pair(tuple(np.percentile(row.result.server_ms, [50, 95, 99]))) if row.result.server_ms else "-"
+        took = _pair(tuple(np.percentile(server_ms(row.result), [50, 95, 99]))) if row.result.answers else "-"
         lines.append(
             f"| {row.memories:,} | {row.index} | {row.mode} | {row.concurrency} | {p50:.1f} | {p95:.1f} | {p99:.1f} "
             f"| {row.result.per_second:.0f} | {took} |"
@@ -407,10 +320,10 @@ def main(args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=_ints, default=[10_000, 100_000], help="store sizes, ascending")
+    parser.add_argument("--sizes", type=ints, default=[10_000, 100_000], help="store sizes, ascending")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--queries", type=int, default=300, help="recall requests per measurement")
-    parser.add_argument("--concurrency", type=_ints, default=[1, 16])
+    parser.add_argument("--concurrency", type=ints, default=[1, 16])
     parser.add_argument("--writers", type=int, default=4, help="concurrent remember/batch callers")
     parser.add_argument("--singles", type=int, default=500, help="single remember calls per size")
     parser.add_argument("--optimize", action="store_true", help="also measure recall after building the index")
@@ -422,10 +335,6 @@ def parse_args() -> argparse.Namespace:
         args.profile = args.profile.resolve()
         args.profile.mkdir(parents=True, exist_ok=True)
     return args
-
-
-def _ints(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
 
 
 if __name__ == "__main__":

@@ -33,28 +33,22 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import numpy as np
 import psutil
+from harness import Call, Datastores, Json, Timed, ints, post, progress, start_datastores, start_service, timed
 from openai import AsyncOpenAI
 
-from pma_core.embedded import EmbeddedPostgres, EmbeddedValkey
-from pma_core.embedded.process import child_setup, free_port, stop_process
-from pma_core.migrations import default_migrations_dir, migrate
+from pma_core.embedded.process import free_port, stop_process
 from pma_core.testing.fake_openai import FakeOpenAIServer
 
-Json = dict[str, Any]
-Call = Callable[[], Awaitable[httpx.Response]]
 BUDGET_OFFLINE_P95_MS = 100.0
 BUDGET_OVERHEAD_MS = 50.0
 
@@ -178,8 +172,7 @@ class Stack:
     profile_dir: Path | None
     gateway_port: int = field(default_factory=free_port)
     planner_port: int = field(default_factory=free_port)
-    postgres: EmbeddedPostgres | None = None
-    valkey: EmbeddedValkey | None = None
+    datastores: Datastores | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -192,25 +185,8 @@ class Stack:
         return f"http://127.0.0.1:{self.planner_port}"
 
     def start_datastores(self) -> None:
-        self.postgres = EmbeddedPostgres(self.root / "postgres", port=free_port())
-        self.postgres.start()
-        asyncio.run(_create_database(self.postgres.url(), "pma"))
-        asyncio.run(migrate(self.postgres.url("pma"), default_migrations_dir()))
-        self.valkey = EmbeddedValkey(self.root / "valkey", port=free_port())
-        self.valkey.start()
-        prefixes = (
-            "POSTGRES_", "VALKEY_", "QDRANT_", "EMBEDDING_", "MEMORY_", "MEM0_", "LLM_", "OPENROUTER_", "LOG_",
-            "LANGFUSE_", "PLANNER_", "HTTP_",
-        )  # fmt: skip
-        services = ("MEMORY_GATEWAY_URL", "PLANNER_ENGINE_URL", "SCHEDULER_ENGINE_URL", "OBSERVER_AGENT_URL")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes) and k not in services}
-        self.env |= {
-            "POSTGRES_URL": self.postgres.url("pma"),
-            "VALKEY_URL": self.valkey.url(),
-            "QDRANT_PATH": str(self.root / "qdrant"),
-            "EMBEDDING_PROVIDER": "hashing",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
+        self.datastores = start_datastores(self.root)
+        self.env = self.datastores.env | {
             "MEMORY_GATEWAY_URL": self.gateway_url,
             # Only acceptance calls the scheduler; a closed port keeps it out of the picture.
             "SCHEDULER_ENGINE_URL": f"http://127.0.0.1:{free_port()}",
@@ -233,35 +209,11 @@ class Stack:
         self._start("planner-engine", "planner_engine.main:app_from_env", self.planner_port, env, profile=True)
 
     def _start(self, name: str, factory: str, port: int, extra: dict[str, str], *, profile: bool) -> None:
-        command = [sys.executable]
-        if profile and self.profile_dir is not None:
-            command += ["-m", "cProfile", "-o", str(self.profile_dir / f"{name}.prof")]
-        command += ["-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--no-access-log"]
-        log = (self.root / f"{name}.log").open("ab")
-        # cwd: the temporary directory, so a developer's .env cannot change what is measured.
-        process = subprocess.Popen(
-            command,
-            env=self.env | extra,
-            cwd=self.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=child_setup(None),
-        )
-        log.close()
-        self.processes[name] = process
-        deadline = time.monotonic() + 120
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see {log.name}")
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-        raise TimeoutError(f"{name} was not ready after 120 s")
+        profile_file = self.profile_dir / f"{name}.prof" if profile and self.profile_dir is not None else None
+        self.processes[name] = start_service(
+            factory, port=port, env=self.env | extra, root=self.root, log_name=f"{name}.log", profile=profile_file,
+            timeout=120,
+        )  # fmt: skip
 
     def rss_mb(self, name: str) -> float:
         process = self.processes.get(name)
@@ -275,58 +227,8 @@ class Stack:
             profiled = self.profile_dir is not None and name == "planner-engine"
             stop_process(process, sig=signal.SIGINT if profiled else signal.SIGTERM, timeout=60)
         self.processes.clear()
-        if self.valkey is not None:
-            self.valkey.stop()
-        if self.postgres is not None:
-            self.postgres.stop()
-
-
-async def _create_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-@dataclass(frozen=True)
-class Timed:
-    latencies_ms: list[float]
-    seconds: float
-    answers: list[Json]
-
-    def percentiles(self, minus: float = 0.0) -> tuple[float, float, float]:
-        p50, p95, p99 = np.percentile(np.array(self.latencies_ms) - minus, [50, 95, 99])
-        return float(p50), float(p95), float(p99)
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies_ms) / self.seconds
-
-
-async def timed(calls: Sequence[Call], *, concurrency: int, keep: bool = False) -> Timed:
-    """Run every call once, `concurrency` at a time, timing each; any non-2xx answer stops the bench."""
-    pending: Iterator[tuple[int, Call]] = iter(enumerate(calls))
-    latencies = [0.0] * len(calls)
-    answers: list[Json] = [{} for _ in calls]
-
-    async def worker() -> None:
-        for index, call in pending:  # shared iterator: each call is taken by exactly one worker
-            started = time.perf_counter()
-            response = await call()
-            latencies[index] = (time.perf_counter() - started) * 1000
-            if response.is_error:
-                raise RuntimeError(f"{response.request.url} answered {response.status_code}: {response.text[:500]}")
-            if keep:
-                answers[index] = response.json()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Timed(latencies, time.perf_counter() - started, answers if keep else [])
-
-
-def _post(client: httpx.AsyncClient, path: str, body: Json) -> Call:
-    return lambda: client.post(path, json=body)
+        if self.datastores is not None:
+            self.datastores.stop()
 
 
 @dataclass(frozen=True)
@@ -336,10 +238,6 @@ class Row:
     result: Timed
     note: str = ""
     minus_ms: float | None = None  # overhead rows: latency minus the fake's delay
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 async def seed_memories(gateway: httpx.AsyncClient, users: Sequence[str]) -> None:
@@ -353,18 +251,18 @@ async def plan_offline(
     client: httpx.AsyncClient, users: Sequence[str], args: argparse.Namespace, *, label: str, offset: int
 ) -> Row:
     warm = plan_bodies(users, args.warmup, planner="offline", offset=offset)
-    await timed([_post(client, "/v1/plans", body) for body in warm], concurrency=1)
+    await timed([post(client, "/v1/plans", body) for body in warm], concurrency=1)
     bodies = plan_bodies(users, args.plans, planner="offline", offset=offset + args.warmup)
-    result = await timed([_post(client, "/v1/plans", body) for body in bodies], concurrency=1, keep=True)
+    result = await timed([post(client, "/v1/plans", body) for body in bodies], concurrency=1, keep=True)
     matched = sum(1 for plan in result.answers if plan["based_on"] is not None)
     degraded = sum(1 for plan in result.answers if any("memory-gateway" in w for w in plan["warnings"]))
     recalled = float(np.mean([len(plan["recalled"]) for plan in result.answers]))
     if degraded:
-        _progress(f"warning: {degraded} plans were made without memory (memory-gateway unavailable)")
+        progress(f"warning: {degraded} plans were made without memory (memory-gateway unavailable)")
     note = f"{matched}/{len(bodies)} from an SOP; {recalled:.1f} memories recalled per plan"
     if degraded:
         note += f"; {degraded} without memory"
-    _progress(f"{label}: p95 {result.percentiles()[1]:.1f} ms ({note})")
+    progress(f"{label}: p95 {result.percentiles()[1]:.1f} ms ({note})")
     return Row(label, 1, result, note)
 
 
@@ -400,7 +298,7 @@ async def memory_context(gateway: httpx.AsyncClient, users: Sequence[str], args:
 
 async def create_sops(client: httpx.AsyncClient, users: Sequence[str], count: int) -> Row:
     bodies = [body for user in users for body in sop_bodies(user, count)]
-    result = await timed([_post(client, "/v1/sops", body) for body in bodies], concurrency=1)
+    result = await timed([post(client, "/v1/sops", body) for body in bodies], concurrency=1)
     return Row("POST /v1/sops", 1, result, f"{count} per user")
 
 
@@ -432,7 +330,7 @@ async def plan_llm(
         matched = sum(1 for plan in result.answers if plan["based_on"] is not None)
         note = f"{matched}/{len(bodies)} adapting an SOP"
         rows.append(Row("LLM planner, fake answers after the delay", concurrency, result, note, args.llm_delay * 1000))
-        _progress(f"llm c={concurrency}: p95 {result.percentiles()[1]:.1f} ms")
+        progress(f"llm c={concurrency}: p95 {result.percentiles()[1]:.1f} ms")
     return rows
 
 
@@ -571,7 +469,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sops", type=int, default=50, help="SOPs per user (0: skip the library measurement)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests before each measurement")
     parser.add_argument("--llm-delay", type=float, default=0.5, help="seconds the fake LLM waits before answering")
-    parser.add_argument("--llm-concurrency", type=_ints, default=[1, 8])
+    parser.add_argument("--llm-concurrency", type=ints, default=[1, 8])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 40 plans, 20 LLM plans, 10 SOPs, 3 users")
     parser.add_argument("--profile", type=Path, default=None, help="directory for the planner's cProfile file")
     args = parser.parse_args()
@@ -583,10 +481,6 @@ def parse_args() -> argparse.Namespace:
         args.profile = args.profile.resolve()
         args.profile.mkdir(parents=True, exist_ok=True)
     return args
-
-
-def _ints(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
 
 
 if __name__ == "__main__":
