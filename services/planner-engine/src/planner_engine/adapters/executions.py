@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from planner_engine.adapters.rows import read_model
 from planner_engine.domain.estimates import FinishedRun
 from pma_core.contracts.executions import ExecutionCreate, ExecutionFinish, ExecutionRead
 from pma_core.errors import ConflictError, NotFoundError
@@ -46,9 +47,7 @@ _HISTORY = """
 
 
 def _read(row: asyncpg.Record | None) -> ExecutionRead:
-    if row is None:  # only called on a row the statement must return (a write's RETURNING, a locked read)
-        raise RuntimeError("expected a row, got none")
-    return ExecutionRead.model_validate(dict(row))
+    return read_model(ExecutionRead, row)
 
 
 class ExecutionRepository:

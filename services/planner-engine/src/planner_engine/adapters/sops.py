@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
+from planner_engine.adapters.rows import read_model
 from planner_engine.domain.models import SopCandidate, SopContent
 from pma_core.contracts.library import SopRead
 from pma_core.errors import NotFoundError
@@ -33,9 +34,7 @@ _CANDIDATES = """
 
 
 def sop_read(row: asyncpg.Record | None) -> SopRead:
-    if row is None:  # only called on a row the statement must return (a write's RETURNING, a locked read)
-        raise RuntimeError("expected a row, got none")
-    return SopRead.model_validate({key: row[key] for key in _COLUMNS.replace(" ", "").split(",")})
+    return read_model(SopRead, row)
 
 
 class SopRepository:

@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from planner_engine.adapters.rows import read_model
 from pma_core.contracts.tasks import ImportOutcome, TaskImportItem, TaskRead, TaskSpec, TaskStatus
 from pma_core.errors import NotFoundError
 
@@ -55,10 +56,8 @@ _IMPORT = f"""
     RETURNING {COLUMNS}, (xmax = 0) AS inserted"""
 
 
-def task_read(record: asyncpg.Record | None) -> TaskRead:
-    if record is None:  # only called on a row the statement must return (a write's RETURNING, a locked read)
-        raise RuntimeError("expected a row, got none")
-    return TaskRead.model_validate({key: record[key] for key in COLUMNS.replace(" ", "").split(",")})
+def task_read(row: asyncpg.Record | None) -> TaskRead:
+    return read_model(TaskRead, row)
 
 
 async def plan_tasks(conn: Conn, user_id: str, plan_ids: Sequence[UUID]) -> dict[UUID, list[TaskRead]]:

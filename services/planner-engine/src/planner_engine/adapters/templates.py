@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from planner_engine.adapters.rows import read_model
 from planner_engine.domain.prompts import PromptTemplate
 from pma_core.contracts.library import PromptTemplateCreate, PromptTemplateRead
 from pma_core.errors import NotFoundError
@@ -17,9 +18,7 @@ _COLUMNS = "id, name, version, body, variables, model, active, description, crea
 
 
 def _read(row: asyncpg.Record | None) -> PromptTemplateRead:
-    if row is None:  # only called on a row the statement must return (a write's RETURNING, a locked read)
-        raise RuntimeError("expected a row, got none")
-    return PromptTemplateRead.model_validate(dict(row))
+    return read_model(PromptTemplateRead, row)
 
 
 class TemplateRepository:
