@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -49,3 +52,17 @@ def core_readiness(resources: CoreResources) -> list[ReadinessCheck]:
         ReadinessCheck("postgres", lambda: check_pool(resources.pool)),
         ReadinessCheck("valkey", valkey_probe, critical=False),
     ]
+
+
+def run_until_exit(stack: AsyncExitStack, loop: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """Run a service's background loop (index repair, hand-over retries) until `stack` closes, then cancel it
+    and wait for it to unwind, so nothing it holds outlives the resources closed after it."""
+    task = asyncio.get_running_loop().create_task(loop)
+
+    async def cancel() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(cancel)
+    return task

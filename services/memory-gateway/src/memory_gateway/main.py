@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -21,7 +19,7 @@ from memory_gateway.settings import Settings
 from pma_core.app import ReadinessCheck, build_app
 from pma_core.embedders import open_embedder
 from pma_core.logging import configure_logging
-from pma_core.resources import core_readiness, open_core_resources
+from pma_core.resources import core_readiness, open_core_resources, run_until_exit
 from pma_core.settings import QdrantSettings
 from pma_core.vectors import VectorStore, open_vector_store, setup_collections
 
@@ -29,12 +27,6 @@ DESCRIPTION = (
     "Unified memory API (`memory.*`): long-term memory in Postgres (the source of truth) indexed in "
     "Qdrant, short-term memory in Valkey. The only service that opens Qdrant."
 )
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def _vector_readiness(vectors: VectorStore) -> ReadinessCheck:
@@ -60,10 +52,10 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
             stack.push_async_callback(vectors.close)
             await setup_collections(vectors, size=embedder.dimension)
             indexer = Indexer(pool=core.pool, vectors=vectors, embedder=embedder)
-            repair = asyncio.create_task(
-                indexer.repair_forever(INDEXED_TABLES, interval_seconds=settings.memory.index_repair_interval_seconds)
+            run_until_exit(
+                stack,
+                indexer.repair_forever(INDEXED_TABLES, interval_seconds=settings.memory.index_repair_interval_seconds),
             )
-            stack.push_async_callback(_cancel, repair)
             mem0 = Mem0Mirror(settings.mem0) if settings.mem0.enabled else None
             if mem0 is not None:
                 stack.push_async_callback(mem0.aclose)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -24,7 +23,7 @@ from pma_core.clients import MemoryGatewayClient, SchedulerEngineClient, make_cl
 from pma_core.embedders import open_embedder
 from pma_core.llm import LLMClient, make_tracer
 from pma_core.logging import configure_logging
-from pma_core.resources import core_readiness, open_core_resources
+from pma_core.resources import core_readiness, open_core_resources, run_until_exit
 
 DESCRIPTION = (
     "Planning service (`planner.*`): turns an intent into an SOP and tasks, with an LLM through"
@@ -45,12 +44,6 @@ async def _retry_hand_overs(state: State, interval_seconds: float) -> None:
             continue
         if scheduled or recorded:
             _log.info("hand-over sweep: %d plans scheduled, %d plan events recorded", scheduled, recorded)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -81,8 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
                 drafter=LLMPlanner(llm),
                 background=background,
             )
-            sweep = asyncio.create_task(_retry_hand_overs(state, tuning.handover_retry_interval_seconds))
-            stack.push_async_callback(_cancel, sweep)
+            run_until_exit(stack, _retry_hand_overs(state, tuning.handover_retry_interval_seconds))
             # Both services it calls are non-critical: planning degrades without memory, and acceptance
             # marks scheduling pending without the scheduler. Neither makes the planner unready.
             readiness = [
