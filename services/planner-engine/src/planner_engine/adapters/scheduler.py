@@ -9,13 +9,17 @@ from pma_core.contracts.scheduling import SchedulableTask, ScheduleRequest
 from pma_core.errors import AppError
 
 
-def schedule_request(plan: PlanRead) -> ScheduleRequest:
-    """The plan's open tasks; the key (plan id + revision) makes a retried hand-over place them once."""
-    tasks = [
+def open_tasks(plan: PlanRead) -> list[SchedulableTask]:
+    """The plan's tasks still to be placed (not in progress, done or cancelled)."""
+    return [
         SchedulableTask.model_validate(task.model_dump(include=set(SchedulableTask.model_fields)))
         for task in plan.tasks
         if task.status in ("todo", "scheduled")
     ]
+
+
+def schedule_request(plan: PlanRead, tasks: list[SchedulableTask]) -> ScheduleRequest:
+    """The hand-over of `tasks`; the key (plan id + revision) makes a retried hand-over place them once."""
     return ScheduleRequest(
         user_id=plan.user_id,
         plan_id=plan.id,
@@ -33,10 +37,11 @@ class PlanScheduler:
 
     async def hand_over(self, plan: PlanRead) -> HandOver:
         """The scheduler's run id, or the reason it could not take the plan now (never raises)."""
-        if not any(task.status in ("todo", "scheduled") for task in plan.tasks):
+        tasks = open_tasks(plan)
+        if not tasks:
             return HandOver(run_id=None, error="the plan has no open tasks to schedule")
         try:
-            accepted = await self._client.schedule(schedule_request(plan))
+            accepted = await self._client.schedule(schedule_request(plan, tasks))
         except AppError as exc:
             return HandOver(run_id=None, error=f"{exc.code}: {exc.message}")
         return HandOver(run_id=accepted.run_id, error=None)
