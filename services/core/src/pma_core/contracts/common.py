@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
@@ -12,6 +13,9 @@ UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
+# Clocks drift: a moment a client sends may be this far on the wrong side of now (an event or execution a
+# little in the future, a due date a little in the past) without being refused.
+CLOCK_SKEW = timedelta(minutes=5)
 MAX_METADATA_KEYS = 50
 MAX_METADATA_BYTES = 16_384
 

@@ -7,7 +7,7 @@ appended, never updated. Retried writes are made safe by an idempotency key, uni
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from pma_core.contracts.common import IdempotencyKey, ShortText, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, ShortText, UserId
 
 # The same pattern the events table checks, so a bad type is a 422 here and never a database error.
 EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]*$"
@@ -34,8 +34,6 @@ MAX_QUERY_CHARS = 2_000
 MAX_PAYLOAD_BYTES = 65_536
 MAX_BATCH = 100
 MAX_LIMIT = 100
-# Clocks drift: an event may claim to be a little in the future, never more than this.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=EVENT_TYPE_PATTERN)]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_SUBJECT_CHARS)]
@@ -52,8 +50,8 @@ def _bounded_payload(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _not_in_future(value: datetime) -> datetime:
-    if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
-        minutes = int(MAX_CLOCK_SKEW.total_seconds() // 60)
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        minutes = int(CLOCK_SKEW.total_seconds() // 60)
         raise ValueError(f"occurred_at is more than {minutes} minutes in the future: events record what happened")
     return value
 

@@ -6,21 +6,19 @@ estimates) and the observer's reflections.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import IdempotencyKey, Metadata, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, Metadata, UserId
 from pma_core.contracts.tasks import MAX_ESTIMATE_MINUTES
 
 RunKind = Literal["task", "agent", "coding", "other"]
 RunStatus = Literal["running", "succeeded", "failed", "abandoned"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "abandoned"})
 MAX_LIMIT = 200
-# Clocks drift: a run may claim to have started a little in the future, never more than this.
-CLOCK_SKEW = timedelta(minutes=5)
 
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=8_000)]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1_000)]

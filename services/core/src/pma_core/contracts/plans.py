@@ -6,21 +6,19 @@ not final. `PLAN_TRANSITIONS` is the one table both the service and its clients 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from pma_core.contracts.common import IdempotencyKey, Metadata, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, Metadata, UserId
 from pma_core.contracts.library import Sop, SopRef
 from pma_core.contracts.tasks import TaskRead
 
 MAX_INTENT_CHARS = 2_000
 MAX_CONTEXT_CHARS = 8_000
 MAX_FEEDBACK_CHARS = 4_000
-# A due date "now" sent by a client whose clock runs a little behind is not in the past.
-DUE_CLOCK_SKEW = timedelta(minutes=5)
 
 PlanStatus = Literal["draft", "accepted", "scheduled", "in_progress", "done", "cancelled"]
 PlannerKind = Literal["llm", "offline", "imported"]
@@ -38,7 +36,7 @@ PLAN_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 def _due_not_past(value: datetime) -> datetime:
-    if value < datetime.now(UTC) - DUE_CLOCK_SKEW:
+    if value < datetime.now(UTC) - CLOCK_SKEW:
         raise ValueError("due_at is in the past: a plan is made for work still ahead")
     return value
 
