@@ -1,4 +1,4 @@
-"""Readers of the deployment files (compose, Dockerfiles, .env.example, Traefik) and of the settings
+"""Readers of the deployment files (compose, the Dockerfile, .env.example, Traefik) and of the settings
 classes, shared by the tests that hold those files to what the services need."""
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERIGNORE = ROOT / ".dockerignore"
+# The one Dockerfile of the four services, built with --build-arg SERVICE=<name> (Service.build_args).
+DOCKERFILE = ROOT / "services" / "Dockerfile"
 TRAEFIK_DYNAMIC = ROOT / "traefik" / "dynamic.yml"
 
 EXTERNAL_NETWORK = "docker_syncbricks"
@@ -40,10 +42,19 @@ class Service:
     subdomain: str  # Traefik routes <subdomain>.${PMA_DOMAIN}
     local_port: int  # port outside Docker
     budget_mib: int  # RAM budget from the proposal
+    fastembed: bool = False  # embeds locally: its image has the fastembed extra and the model
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        """The --build-arg values of its image (docker-compose.yml's `build.args`)."""
+        args = {"SERVICE": self.name}
+        if self.fastembed:
+            args["FASTEMBED"] = "true"
+        return args
 
 
 SERVICES = (
-    Service("memory-gateway", "memory_gateway", "memory", 8101, 150),
+    Service("memory-gateway", "memory_gateway", "memory", 8101, 150, fastembed=True),
     Service("planner-engine", "planner_engine", "planner", 8102, 200),
     Service("scheduler-engine", "scheduler_engine", "scheduler", 8103, 150),
     Service("observer-agent", "observer_agent", "observer", 8104, 150),
@@ -169,33 +180,140 @@ class Instruction:
     args: str
 
 
-@cache
-def dockerfile_stages(name: str) -> dict[str, tuple[Instruction, ...]]:
-    """Stage name (the `AS` name, or its index) -> its instructions, comments and continuations folded."""
-    lines = [line for line in dockerfile_text(name).splitlines() if not line.strip().startswith("#")]
+BuildArgs = tuple[tuple[str, str], ...]  # hashable, for the caches
+
+# Instructions whose arguments the builder itself expands ($NAME from ARG and ENV); RUN is expanded by
+# the shell at build time (rendered here for the plain $NAME / ${NAME} forms only, which is all that
+# /bin/sh shares with Docker); CMD and HEALTHCHECK are not expanded at all.
+_EXPANDED_BY_DOCKER = {
+    "ADD",
+    "ARG",
+    "COPY",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "LABEL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+}
+_DOCKER_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+_BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|:\+|//)(?P<word>.*))?")
+_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _expand(text: str, scope: dict[str, str], *, shell: bool = False) -> str:
+    """Docker's variable expansion against the ARGs and ENVs in scope; a name not in scope (say PATH,
+    from the base image) stays as written, so a stage that forgot its `ARG SERVICE` keeps `${SERVICE}`
+    and fails the tests' comparisons."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("plain"):
+            name = match.group("plain")
+            return scope.get(name, match.group(0))
+        braced = _BRACED.fullmatch(match.group("braced"))
+        assert braced, f"a variable expansion these readers do not know: {match.group(0)}"
+        name, operator, word = braced.group("name", "op", "word")
+        if name not in scope:
+            return match.group(0)
+        value = scope[name]
+        if operator == ":-":
+            return value or word
+        if operator == ":+":
+            return word if value else ""
+        if operator == "//":
+            pattern, _, replacement = word.partition("/")
+            return value.replace(pattern, replacement)
+        return value
+
+    return (_SHELL_VARIABLE if shell else _DOCKER_VARIABLE).sub(replace, text)
+
+
+def _logical_lines() -> list[str]:
+    lines = [line for line in dockerfile_text().splitlines() if not line.strip().startswith("#")]
     logical = re.sub(r"\\\n", " ", "\n".join(lines))
+    return [line.strip() for line in logical.splitlines() if line.strip()]
+
+
+@cache
+def dockerfile_stages(build_args: BuildArgs | None = None) -> dict[str, tuple[Instruction, ...]]:
+    """Stage name (the `AS` name, or its index) -> its instructions, comments and continuations folded.
+
+    Without build_args the instructions are as written. With them (`service_stages`), they are as the
+    builder sees them: ARG and ENV values expanded with Docker's scoping (an ARG before the first
+    FROM serves FROM lines only; each stage sees only its own ARGs and ENVs), RUN as its shell would.
+    """
+    given = dict(build_args or ())
+    global_args: dict[str, str] = {}
+    scope: dict[str, str] = {}
     stages: dict[str, list[Instruction]] = {"preamble": []}
     current = "preamble"
-    for line in logical.splitlines():
-        if not line.strip():
-            continue
-        keyword, _, args = line.strip().partition(" ")
-        instruction = Instruction(keyword.upper(), " ".join(args.split()))
-        if instruction.keyword == "FROM":
-            parts = instruction.args.split()
+    for line in _logical_lines():
+        keyword, _, args = line.partition(" ")
+        keyword = keyword.upper()
+        args = " ".join(args.split())
+        if build_args is not None:
+            if keyword == "FROM":
+                args = _expand(args, global_args)
+            elif keyword in _EXPANDED_BY_DOCKER:
+                args = _expand(args, scope)
+            elif keyword == "RUN":
+                args = _expand(args, scope, shell=True)
+        instruction = Instruction(keyword, args)
+        if keyword == "FROM":
+            parts = args.split()
             current = parts[-1] if len(parts) >= 3 and parts[-2].upper() == "AS" else str(len(stages))
             stages[current] = []
+            scope = {}
+        elif keyword == "ARG":
+            name, has_default, default = args.partition("=")
+            if current == "preamble":
+                global_args[name] = given.get(name, default)
+            else:
+                scope[name] = given.get(name, default if has_default else global_args.get(name, ""))
+        elif keyword == "ENV":
+            scope.update(env_of_stage((instruction,)))
         stages[current].append(instruction)
     return {stage: tuple(instructions) for stage, instructions in stages.items()}
 
 
+def service_stages(service: Service) -> dict[str, tuple[Instruction, ...]]:
+    """The Dockerfile as built for one service (its `build_args`)."""
+    return dockerfile_stages(tuple(sorted(service.build_args.items())))
+
+
 @cache
-def dockerfile_text(name: str) -> str:
-    return (ROOT / "services" / name / "Dockerfile").read_text()
+def dockerfile_text() -> str:
+    return DOCKERFILE.read_text()
 
 
-def final_stage(name: str) -> tuple[Instruction, ...]:
-    return list(dockerfile_stages(name).values())[-1]
+def final_stage(service: Service) -> tuple[Instruction, ...]:
+    return list(service_stages(service).values())[-1]
+
+
+def declared_args() -> set[str]:
+    """Every ARG the Dockerfile declares, in any stage (what a --build-arg may set)."""
+    return {
+        instruction.args.partition("=")[0]
+        for instructions in dockerfile_stages().values()
+        for instruction in instructions
+        if instruction.keyword == "ARG"
+    }
+
+
+# `if [ "$FASTEMBED" = true ]; then ...; fi` once $FASTEMBED is rendered.
+_FLAG_BRANCH = re.compile(r'if \[ "(?P<value>[^"]*)" = true \]; then (?P<body>.*?);? fi')
+
+
+def effective_runs(instructions: tuple[Instruction, ...]) -> list[str]:
+    """The rendered RUN commands with each `if [ "<flag>" = true ]; then ...; fi` resolved: the body
+    when the flag is true, nothing when it is not."""
+
+    def resolve(match: re.Match[str]) -> str:
+        return match.group("body") if match.group("value") == "true" else "true"
+
+    return [_FLAG_BRANCH.sub(resolve, i.args) for i in instructions if i.keyword == "RUN"]
 
 
 def env_of_stage(instructions: tuple[Instruction, ...]) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from functools import cache
@@ -17,6 +18,7 @@ import pytest
 from deploy_files import (
     COMPOSE_FILE,
     CONTAINER_PORT,
+    DOCKERFILE,
     ENV_EXAMPLE,
     EXTERNAL_NETWORK,
     INTERNAL_NETWORK,
@@ -32,8 +34,10 @@ from deploy_files import (
     compose,
     compose_service,
     compose_variables,
+    declared_args,
     documented_names,
     environment_of,
+    final_stage,
     healthcheck_command,
     interpolate,
     labels_of,
@@ -54,12 +58,53 @@ def test_compose_declares_valkey_and_the_four_services() -> None:
 
 
 @by_service
-def test_service_is_built_from_its_dockerfile_with_the_root_context(service: Service) -> None:
+def test_service_is_built_from_the_one_dockerfile_with_its_build_args(service: Service) -> None:
     spec = compose_service(service.name)
-    assert spec["build"] == {"context": ".", "dockerfile": f"services/{service.name}/Dockerfile"}
+    # SERVICE names the service; FASTEMBED=true for the memory-gateway only (Service.build_args).
+    assert spec["build"] == {"context": ".", "dockerfile": "services/Dockerfile", "args": service.build_args}
     assert (ROOT / spec["build"]["context"]).resolve() == ROOT
-    assert (ROOT / spec["build"]["dockerfile"]).is_file()
+    assert (ROOT / spec["build"]["dockerfile"]).resolve() == DOCKERFILE
+    assert DOCKERFILE.is_file()
+    # A misspelt argument would be ignored by the build (with a warning only).
+    assert set(spec["build"]["args"]) <= declared_args()
     assert interpolate(spec["image"]) == f"pma/{service.name}:latest"
+
+
+def test_each_service_builds_its_own_image() -> None:
+    built = [compose_service(name)["build"]["args"]["SERVICE"] for name in SERVICE_NAMES]
+    assert built == SERVICE_NAMES
+    with_fastembed = [name for name in SERVICE_NAMES if compose_service(name)["build"]["args"].get("FASTEMBED")]
+    assert with_fastembed == ["memory-gateway"]
+
+
+@by_service
+def test_embedding_provider_matches_the_image(service: Service) -> None:
+    """The image sets no EMBEDDING_PROVIDER (one Dockerfile for all): the memory-gateway gets fastembed
+    from compose, unless .env picks another; the others keep the provider their settings pick."""
+    env = environment_of(compose_service(service.name))
+    if service.fastembed:
+        assert env["EMBEDDING_PROVIDER"].startswith("${EMBEDDING_PROVIDER:-"), ".env must still override it"
+        assert interpolate(env["EMBEDDING_PROVIDER"]) == "fastembed"
+    else:
+        assert "EMBEDDING_PROVIDER" not in env, "only an image built with FASTEMBED=true has fastembed"
+
+
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"(\d+)s", duration)
+    assert match, f"not a duration in seconds: {duration!r}"
+    return int(match.group(1))
+
+
+@by_service
+def test_healthcheck_start_period(service: Service) -> None:
+    """Compose keeps one start period per service (the model load makes the memory-gateway's longer);
+    the Dockerfile's single value covers the longest, for an image run outside compose."""
+    compose_period = _seconds(compose_service(service.name)["healthcheck"]["start_period"])
+    assert compose_period == (90 if service.fastembed else 60)
+    [healthcheck] = [i.args for i in final_stage(service) if i.keyword == "HEALTHCHECK"]
+    match = re.search(r"--start-period=(\S+)", healthcheck)
+    assert match, healthcheck
+    assert _seconds(match.group(1)) == 90 >= compose_period
 
 
 @by_service
@@ -276,6 +321,7 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
         rule = spec["labels"][f"traefik.http.routers.pma-{service.subdomain}.rule"]
         assert rule == f"Host(`{service.subdomain}.{domain}`)"
         assert spec["environment"]["PMA_SERVICE_NAME"] == service.name
+        assert spec["build"]["args"] == service.build_args
     assert config["networks"][EXTERNAL_NETWORK]["external"] is True
     assert int(config["services"]["valkey"]["mem_limit"]) == VALKEY_BUDGET_MIB * MIB
 
