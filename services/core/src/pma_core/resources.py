@@ -1,9 +1,12 @@
-"""What every service opens in its lifespan: migrations, the Postgres pool and the Valkey cache."""
+"""What every service opens in its lifespan: migrations, the Postgres pool and the Valkey cache; and the two
+ways a service runs work beside its requests, each ended by the lifespan before the resources it uses close:
+a background loop (`run_until_exit`) and work that follows a response (`Background`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from pma_core.cache import ValkeyCache
 from pma_core.migrations import default_migrations_dir, migrate
 from pma_core.postgres import check_pool, open_pool
 from pma_core.settings import CoreSettings
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,3 +71,42 @@ def run_until_exit(stack: AsyncExitStack, loop: Coroutine[Any, Any, None]) -> as
 
     stack.push_async_callback(cancel)
     return task
+
+
+class Background:
+    """Work that follows a response instead of delaying it, tracked so the lifespan can end it.
+
+    The lifespan owns one and closes it (`aclose`) before the resources the work uses: running work gets
+    `drain_seconds` to finish, then is cancelled. Work spawned here must be safe to lose that way (a
+    sweep, a repair loop or the caller's retry redoes it) and report its own outcome; an exception that
+    escapes it is logged, never raised.
+    """
+
+    def __init__(self, *, drain_seconds: float = 5.0) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._drain_seconds = drain_seconds
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # also keeps a reference, so the task is not garbage-collected mid-run
+        task.add_done_callback(self._done)
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning("background work failed", exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        """Give running work a moment to finish, then cancel what is left and wait for it to unwind."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=self._drain_seconds)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

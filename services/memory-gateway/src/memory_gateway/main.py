@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 from memory_gateway import __version__
 from memory_gateway.adapters.indexer import Indexer
 from memory_gateway.adapters.mem0 import Mem0Mirror
-from memory_gateway.adapters.reindex import ReindexStatus
 from memory_gateway.adapters.tables import INDEXED_TABLES
 from memory_gateway.api import routers
 from memory_gateway.deps import State
 from memory_gateway.settings import Settings
-from pma_core.app import ReadinessCheck, build_app
+from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
 from pma_core.embedders import open_embedder
-from pma_core.logging import configure_logging
-from pma_core.resources import core_readiness, open_core_resources, run_until_exit
+from pma_core.resources import Background, core_readiness, open_core_resources, run_until_exit
 from pma_core.settings import QdrantSettings
 from pma_core.vectors import VectorStore, open_vector_store, setup_collections
 
@@ -44,7 +41,7 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
     """The app; `open_vectors` picks the vector store from the Qdrant settings (tests swap the adapter)."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
         async with open_core_resources(settings) as core, AsyncExitStack() as stack:
             embedder = await open_embedder(settings.embedding, settings.llm)
             stack.push_async_callback(embedder.close)
@@ -56,9 +53,13 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
                 stack,
                 indexer.repair_forever(INDEXED_TABLES, interval_seconds=settings.memory.index_repair_interval_seconds),
             )
-            mem0 = Mem0Mirror(settings.mem0) if settings.mem0.enabled else None
+            # Closed before everything above (the stack unwinds in reverse): mem0 writes and a reindex
+            # still running get a moment to finish, then are cancelled, before their clients close.
+            background = Background()
+            mem0 = Mem0Mirror(settings.mem0, background=background) if settings.mem0.enabled else None
             if mem0 is not None:
                 stack.push_async_callback(mem0.aclose)
+            stack.push_async_callback(background.aclose)
             state = State(
                 settings=settings,
                 pool=core.pool,
@@ -66,24 +67,15 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
                 vectors=vectors,
                 embedder=embedder,
                 indexer=indexer,
+                background=background,
                 mem0=mem0,
             )
-            readiness = [*core_readiness(core), _vector_readiness(vectors)]
-            yield {"resources": state, "readiness": readiness}
+            yield LifespanState(resources=state, readiness=[*core_readiness(core), _vector_readiness(vectors)])
 
-    app = build_app(
-        settings=settings,
-        title="memory-gateway",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        routers=routers,
+    return build_app(
+        settings=settings, version=__version__, description=DESCRIPTION, lifespan=lifespan, routers=routers
     )
-    app.state.reindex_status = ReindexStatus()
-    return app
 
 
 def app_from_env() -> FastAPI:
-    settings = Settings()
-    configure_logging(service=settings.service_name, level=settings.log.level, fmt=settings.log.format)
-    return create_app(settings)
+    return app_from_environment(Settings, create_app)

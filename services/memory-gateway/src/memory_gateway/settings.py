@@ -13,7 +13,9 @@ class MemorySettings(BaseSettings):
 
     # A new memory this similar (cosine) to an active one of the same user and kind updates it instead.
     dedupe_similarity: float = Field(default=0.95, gt=0, le=1)
-    # Recall fuses the top candidates of each retriever with reciprocal rank fusion (k as in the RRF paper).
+    # Each retriever (vector search, full-text search) brings this many candidates. recall fuses their
+    # scores (each scaled by the best candidate's); search_docs and similar_events fuse their ranks by
+    # reciprocal rank fusion, with k as in the RRF paper.
     candidates: int = Field(default=50, ge=10, le=500)
     rrf_k: int = Field(default=60, ge=1)
     # Recency multiplier halves every this many days; importance multiplier is (1 - w) + w * importance.

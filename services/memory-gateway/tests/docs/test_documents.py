@@ -78,7 +78,7 @@ async def test_ingest_then_search_finds_the_chunk_with_its_heading_path(memory: 
     )
     assert top.parts.dense_rank is not None  # found by both retrievers
     assert top.parts.lexical_rank == 1
-    assert top.score == top.parts.final == pytest.approx(top.parts.rrf)
+    assert top.score == top.parts.final == pytest.approx(top.parts.relevance)
     assert found.took_ms > 0
 
     backups = (await memory.search_docs("alice", "backup snapshots", limit=1)).hits[0]

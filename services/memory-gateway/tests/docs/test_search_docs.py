@@ -109,4 +109,4 @@ async def test_recency_is_opt_in_and_weighs_by_the_documents_last_change(
     assert by_key["old.txt"].parts.recency == pytest.approx(0.5 + 0.5 * 0.25, abs=1e-3)
     assert by_key["new.txt"].parts.recency == pytest.approx(1.0, abs=1e-3)
     assert weighted.hits[0].doc_key == "new.txt"
-    assert by_key["old.txt"].score == pytest.approx(by_key["old.txt"].parts.rrf * by_key["old.txt"].parts.recency)
+    assert by_key["old.txt"].score == pytest.approx(by_key["old.txt"].parts.relevance * by_key["old.txt"].parts.recency)

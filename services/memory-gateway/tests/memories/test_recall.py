@@ -33,7 +33,7 @@ async def test_the_best_match_comes_first_and_explains_itself(memory: MemoryGate
     assert top.memory.text == "Decided to ship the newsletter every Friday"
     assert top.parts.dense_rank == 1
     assert top.parts.lexical_rank is not None
-    assert top.parts.final == pytest.approx(top.parts.rrf * top.parts.recency * top.parts.importance)
+    assert top.parts.final == pytest.approx(top.parts.relevance * top.parts.recency * top.parts.importance)
     assert top.score == top.parts.final
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
 

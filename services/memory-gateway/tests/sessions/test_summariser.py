@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from memory_gateway.domain.sessions import FirstSentenceSummariser, Turn, first_sentence, overflow_chunk
+from memory_gateway.domain.models import Turn
+from memory_gateway.domain.sessions import FirstSentenceSummariser, first_sentence, overflow_chunk
 from pma_core.contracts.memory import MAX_MEMORY_CHARS
 
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)

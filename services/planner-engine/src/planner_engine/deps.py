@@ -1,4 +1,8 @@
-"""Request-scoped access to what the lifespan opened, and the domain services built from it."""
+"""Request-scoped access to what the lifespan opened, and the domain services built from it.
+
+The lifespan builds one `State`; its methods build each request's services and repositories from it, so
+routers only declare what they need (`PlannerDep`, `PlansDep`, ...) and never construct anything.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,14 @@ from planner_engine.adapters.memory import PlannerMemory
 from planner_engine.adapters.plans import PlanRepository
 from planner_engine.adapters.scheduler import PlanScheduler
 from planner_engine.adapters.sops import SopRepository
+from planner_engine.adapters.tasks import TaskRepository
 from planner_engine.adapters.templates import TemplateRepository
-from planner_engine.background import Background
 from planner_engine.domain.acceptance import Acceptance
 from planner_engine.domain.library import SopLibrary
 from planner_engine.domain.planning import Planner
 from planner_engine.settings import Settings
 from pma_core.embedders import Embedder
+from pma_core.resources import Background
 
 
 @dataclass(frozen=True)
@@ -33,22 +38,37 @@ class State:
     drafter: LLMPlanner
     background: Background
 
+    def plans(self) -> PlanRepository:
+        return PlanRepository(self.pool)
+
+    def sops(self) -> SopRepository:
+        return SopRepository(self.pool)
+
+    def templates(self) -> TemplateRepository:
+        return TemplateRepository(self.pool)
+
+    def tasks(self) -> TaskRepository:
+        return TaskRepository(self.pool)
+
+    def executions(self) -> ExecutionRepository:
+        return ExecutionRepository(self.pool)
+
     def planner(self) -> Planner:
         return Planner(
-            plans=PlanRepository(self.pool), sops=SopRepository(self.pool), templates=TemplateRepository(self.pool),
-            history=ExecutionRepository(self.pool), memory=self.memory, drafter=self.drafter, vectors=self.embedder,
+            plans=self.plans(), sops=self.sops(), templates=self.templates(), history=self.executions(),
+            memory=self.memory, drafter=self.drafter, vectors=self.embedder,
             match_threshold=self.settings.planner.sop_match_threshold, after=self.background.spawn,
         )  # fmt: skip
 
     def acceptance(self) -> Acceptance:
-        plans = PlanRepository(self.pool)
+        plans = self.plans()
         return Acceptance(
-            plans=plans, sops=SopRepository(self.pool), scheduler=self.scheduler, memory=self.memory, pending=plans,
+            plans=plans, sops=self.sops(), scheduler=self.scheduler, memory=self.memory, pending=plans,
             vectors=self.embedder,
         )  # fmt: skip
 
     def library(self) -> SopLibrary:
-        return SopLibrary(sops=SopRepository(self.pool), vectors=self.embedder)
+        return SopLibrary(sops=self.sops(), vectors=self.embedder)
 
 
 def get_state(request: Request) -> State:
@@ -59,13 +79,43 @@ def get_state(request: Request) -> State:
 StateDep = Annotated[State, Depends(get_state)]
 
 
-def planner(state: StateDep) -> Planner:
+def _planner(state: StateDep) -> Planner:
     return state.planner()
 
 
-def acceptance(state: StateDep) -> Acceptance:
+def _acceptance(state: StateDep) -> Acceptance:
     return state.acceptance()
 
 
-PlannerDep = Annotated[Planner, Depends(planner)]
-AcceptanceDep = Annotated[Acceptance, Depends(acceptance)]
+def _library(state: StateDep) -> SopLibrary:
+    return state.library()
+
+
+def _plans(state: StateDep) -> PlanRepository:
+    return state.plans()
+
+
+def _sops(state: StateDep) -> SopRepository:
+    return state.sops()
+
+
+def _templates(state: StateDep) -> TemplateRepository:
+    return state.templates()
+
+
+def _tasks(state: StateDep) -> TaskRepository:
+    return state.tasks()
+
+
+def _executions(state: StateDep) -> ExecutionRepository:
+    return state.executions()
+
+
+PlannerDep = Annotated[Planner, Depends(_planner)]
+AcceptanceDep = Annotated[Acceptance, Depends(_acceptance)]
+LibraryDep = Annotated[SopLibrary, Depends(_library)]
+PlansDep = Annotated[PlanRepository, Depends(_plans)]
+SopsDep = Annotated[SopRepository, Depends(_sops)]
+TemplatesDep = Annotated[TemplateRepository, Depends(_templates)]
+TasksDep = Annotated[TaskRepository, Depends(_tasks)]
+ExecutionsDep = Annotated[ExecutionRepository, Depends(_executions)]

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -15,15 +14,13 @@ from planner_engine.adapters.llm import LLMPlanner
 from planner_engine.adapters.memory import PlannerMemory
 from planner_engine.adapters.scheduler import PlanScheduler
 from planner_engine.api import routers
-from planner_engine.background import Background
 from planner_engine.deps import State
 from planner_engine.settings import Settings
-from pma_core.app import ReadinessCheck, build_app
-from pma_core.clients import MemoryGatewayClient, SchedulerEngineClient, make_client
+from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
+from pma_core.clients import MemoryGatewayClient, SchedulerEngineClient, open_client
 from pma_core.embedders import open_embedder
 from pma_core.llm import LLMClient, make_tracer
-from pma_core.logging import configure_logging
-from pma_core.resources import core_readiness, open_core_resources, run_until_exit
+from pma_core.resources import Background, core_readiness, open_core_resources, run_until_exit
 
 DESCRIPTION = (
     "Planning service (`planner.*`): turns an intent into an SOP and tasks, with an LLM through"
@@ -48,12 +45,10 @@ async def _retry_hand_overs(state: State, interval_seconds: float) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
         async with open_core_resources(settings) as core, AsyncExitStack() as stack:
-            memory_client = make_client(settings, MemoryGatewayClient)
-            stack.push_async_callback(memory_client.aclose)
-            scheduler_client = make_client(settings, SchedulerEngineClient)
-            stack.push_async_callback(scheduler_client.aclose)
+            memory_client = open_client(stack, settings, MemoryGatewayClient)
+            scheduler_client = open_client(stack, settings, SchedulerEngineClient)
             embedder = await open_embedder(settings.embedding, settings.llm)
             stack.push_async_callback(embedder.close)
             tracer = make_tracer(settings.langfuse)
@@ -82,19 +77,12 @@ def create_app(settings: Settings) -> FastAPI:
                 ReadinessCheck("memory-gateway", memory_client.probe, critical=False),
                 ReadinessCheck("scheduler-engine", scheduler_client.probe, critical=False),
             ]
-            yield {"resources": state, "readiness": readiness}
+            yield LifespanState(resources=state, readiness=readiness)
 
     return build_app(
-        settings=settings,
-        title=settings.service_name,
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        routers=routers,
+        settings=settings, version=__version__, description=DESCRIPTION, lifespan=lifespan, routers=routers
     )
 
 
 def app_from_env() -> FastAPI:
-    settings = Settings()
-    configure_logging(service=settings.service_name, level=settings.log.level, fmt=settings.log.format)
-    return create_app(settings)
+    return app_from_environment(Settings, create_app)

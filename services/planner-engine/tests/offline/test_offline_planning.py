@@ -264,6 +264,8 @@ async def test_a_repeated_idempotency_key_returns_the_first_plan(planner: Planne
             "/v1/plans", json={"user_id": USER, "intent": "Tidy"}, headers={"Idempotency-Key": "h-1"}
         )
         other_user = await http.post("/v1/plans", json=body | {"user_id": "bob"})
+        # The header and the body naming two keys: refused, not one silently preferred (docs/api.md).
+        mismatch = await http.post("/v1/plans", json=body, headers={"Idempotency-Key": "plan-43"})
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
@@ -272,5 +274,7 @@ async def test_a_repeated_idempotency_key_returns_the_first_plan(planner: Planne
     # Keys are per user.
     assert other_user.status_code == 201
     assert other_user.json()["id"] != first.json()["id"]
+    assert mismatch.status_code == 422
+    assert mismatch.json()["error"]["details"][0]["type"] == "key_mismatch"
     plans = (await planner.list_plans(USER)).plans
     assert sorted(str(p.id) for p in plans) == sorted([first.json()["id"], by_header.json()["id"]])

@@ -88,12 +88,14 @@ async def test_an_idempotency_key_returns_the_first_run(planner: PlannerEngineCl
         again = await http.post("/v1/executions", json=body | {"subject": "changed"})
         by_header = await http.post("/v1/executions", json={"user_id": USER}, headers={"Idempotency-Key": "run-2"})
         header_again = await http.post("/v1/executions", json={"user_id": USER}, headers={"Idempotency-Key": "run-2"})
+        mismatch = await http.post("/v1/executions", json=body, headers={"Idempotency-Key": "run-3"})
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
     assert first.json()["idempotency_key"] == "run-1"
     assert (by_header.status_code, header_again.status_code) == (201, 200)
     assert header_again.json()["id"] == by_header.json()["id"]
+    assert (mismatch.status_code, mismatch.json()["error"]["details"][0]["field"]) == (422, "body.idempotency_key")
     assert len((await planner.list_executions(USER)).executions) == 2
 
 

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
 from fastapi import FastAPI
 
-from pma_core.app.service import create_service_app
-from pma_core.clients import MemoryGatewayClient
-from pma_core.logging import configure_logging
+from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
+from pma_core.clients import MemoryGatewayClient, open_client
+from pma_core.resources import Background, core_readiness, open_core_resources
 from scheduler_engine import __version__
 from scheduler_engine.api import routers
+from scheduler_engine.deps import State
 from scheduler_engine.settings import Settings
 
 DESCRIPTION = "Scheduling service (`scheduler.*`): places tasks on Google Calendar under constraints, idempotently."
-# The services this one calls; each is a critical readiness dependency.
-CALLS = [MemoryGatewayClient]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(settings, version=__version__, description=DESCRIPTION, calls=CALLS, routers=routers)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
+        async with open_core_resources(settings) as core, AsyncExitStack() as stack:
+            memory_client = open_client(stack, settings, MemoryGatewayClient)
+            background = Background()
+            stack.push_async_callback(background.aclose)
+            state = State(
+                settings=settings, pool=core.pool, cache=core.cache, memory=memory_client, background=background
+            )
+            readiness = [*core_readiness(core), ReadinessCheck("memory-gateway", memory_client.probe)]
+            yield LifespanState(resources=state, readiness=readiness)
+
+    return build_app(
+        settings=settings, version=__version__, description=DESCRIPTION, lifespan=lifespan, routers=routers
+    )
 
 
 def app_from_env() -> FastAPI:
-    settings = Settings()
-    configure_logging(service=settings.service_name, level=settings.log.level, fmt=settings.log.format)
-    return create_app(settings)
+    return app_from_environment(Settings, create_app)

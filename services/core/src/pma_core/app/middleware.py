@@ -14,7 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pma_core.app.metrics import HttpMetrics
-from pma_core.errors import error_body
+from pma_core.errors import PayloadTooLargeError, error_body
 from pma_core.logging import (
     REQUEST_ID_HEADER,
     current_request_id,
@@ -80,7 +80,9 @@ class EdgeMiddleware:
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         body_receive = await self._limited_receive(scope, receive)
         if body_receive is None:
-            await _send_json(send, 413, _too_large_body(self.max_body_bytes))
+            # Answered here, before routing: no handler runs, so the error is not raised but sent.
+            error = _too_large(self.max_body_bytes)
+            await _send_json(send, error.status_code, error_body(error.code, error.message, error.details))
             return
         response_started = False
 
@@ -124,9 +126,10 @@ class EdgeMiddleware:
         return _replay(b"".join(chunks))
 
 
-def _too_large_body(limit: int) -> dict[str, Any]:
-    message = f"request body is larger than the limit of {limit} bytes"
-    return error_body("payload_too_large", message, {"max_body_bytes": limit})
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"request body is larger than the limit of {limit} bytes", details={"max_body_bytes": limit}
+    )
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:

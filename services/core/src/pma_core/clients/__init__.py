@@ -1,7 +1,7 @@
 """Typed HTTP clients for each service: how the services (and the user's agents) call one another."""
 
 from pma_core.clients.base import RemoteServiceError, ServiceClient
-from pma_core.clients.factory import client_readiness, make_client, open_clients
+from pma_core.clients.factory import make_client, open_client
 from pma_core.clients.services import (
     MemoryGatewayClient,
     ObserverAgentClient,
@@ -16,7 +16,6 @@ __all__ = [
     "RemoteServiceError",
     "SchedulerEngineClient",
     "ServiceClient",
-    "client_readiness",
     "make_client",
-    "open_clients",
+    "open_client",
 ]

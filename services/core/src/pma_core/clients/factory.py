@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from typing import TypeVar
 
-from pma_core.app.readiness import ReadinessCheck
 from pma_core.clients.base import ServiceClient
 from pma_core.settings import CoreSettings
 
@@ -25,20 +23,8 @@ def make_client(settings: CoreSettings, client_type: type[ClientT]) -> ClientT:
     )
 
 
-@asynccontextmanager
-async def open_clients(
-    settings: CoreSettings, client_types: Sequence[type[ServiceClient]]
-) -> AsyncIterator[dict[str, ServiceClient]]:
-    """One client per service this service calls, closed on exit."""
-    async with AsyncExitStack() as stack:
-        clients: dict[str, ServiceClient] = {}
-        for client_type in client_types:
-            client = make_client(settings, client_type)
-            stack.push_async_callback(client.aclose)
-            clients[client_type.service_name] = client
-        yield clients
-
-
-def client_readiness(clients: dict[str, ServiceClient]) -> list[ReadinessCheck]:
-    """A service we call is a critical dependency: without it we cannot do our job."""
-    return [ReadinessCheck(name, client.probe) for name, client in clients.items()]
+def open_client(stack: AsyncExitStack, settings: CoreSettings, client_type: type[ClientT]) -> ClientT:
+    """A client of `client_type`'s service, closed when the lifespan's `stack` closes."""
+    client = make_client(settings, client_type)
+    stack.push_async_callback(client.aclose)
+    return client

@@ -26,9 +26,3 @@ class SchedulerEngineClient(SchedulingClient):
 
 class ObserverAgentClient(ServiceClient):
     service_name = "observer-agent"
-
-
-CLIENT_TYPES: dict[str, type[ServiceClient]] = {
-    client.service_name: client
-    for client in (MemoryGatewayClient, PlannerEngineClient, SchedulerEngineClient, ObserverAgentClient)
-}

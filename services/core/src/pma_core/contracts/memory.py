@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from pma_core.contracts.common import IdempotencyKey, Metadata, ShortText, UserId
 
@@ -149,13 +149,30 @@ class ScoreParts(BaseModel):
     dense_similarity: float | None
     lexical_rank: int | None = Field(description="Rank in the full-text search, None if not found there.")
     lexical_score: float | None
-    rrf: float = Field(
-        description="The fused relevance (name kept for compatibility): the dense similarity and the IDF-weighted"
-        " lexical score, each divided by the best candidate's, averaged."
+    relevance: float = Field(
+        description="The two retrievers' scores fused. recall: the dense similarity and the IDF-weighted lexical"
+        " score, each divided by the best candidate's, averaged. search_docs: reciprocal rank fusion of the two"
+        " ranks (sum of 1 / (k + rank))."
     )
-    recency: float = Field(description="Multiplier in (0, 1] from the memory's age (half-life decay).")
-    importance: float = Field(description="Multiplier from the memory's importance.")
-    final: float = Field(description="rrf (fused relevance) x recency x importance (before any MMR re-ranking).")
+    recency: float = Field(description="Multiplier in (0, 1] from the hit's age (half-life decay).")
+    importance: float = Field(description="Multiplier from the memory's importance (1 for document chunks).")
+    final: float = Field(description="relevance x recency x importance (before any MMR re-ranking).")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Deprecated: the same value as `relevance`, under its old name; removed in the next release.",
+        json_schema_extra={"deprecated": True},
+    )
+    @property
+    def rrf(self) -> float:
+        return self.relevance
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_old_name(cls, data: Any) -> Any:
+        """A payload from a server that still sends only `rrf` reads as its `relevance`."""
+        if isinstance(data, dict) and "relevance" not in data and "rrf" in data:
+            data = {**data, "relevance": data["rrf"]}
+        return data
 
 
 class RecallHit(BaseModel):

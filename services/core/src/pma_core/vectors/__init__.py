@@ -4,7 +4,7 @@ The qdrant-client adapter lives in `pma_core.vectors.qdrant_server` and is impor
 QDRANT_URL is set (it costs ~55 MB of memory the embedded default never needs).
 """
 
-from pma_core.vectors.collections import COLLECTION_NAMES, setup_collections
+from pma_core.vectors.collections import COLLECTION_NAMES, Collection, setup_collections
 from pma_core.vectors.edge import EdgeVectorStore
 from pma_core.vectors.factory import open_vector_store
 from pma_core.vectors.port import (
@@ -23,6 +23,7 @@ from pma_core.vectors.port import (
 
 __all__ = [
     "COLLECTION_NAMES",
+    "Collection",
     "CollectionInfo",
     "CollectionNotFoundError",
     "CollectionSpec",

@@ -1,13 +1,26 @@
-"""The collections the system keeps in the vector store, all of one vector size (the embedder's)."""
+"""The collections the system keeps in the vector store, all of one vector size (the embedder's).
+
+Their names are spelled here once; everything else refers to `Collection` (a `str`, so a member is the
+name itself wherever a string is taken).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 from pma_core.vectors.port import CollectionSpec, EnsureResult, VectorStore
 
-# Chunks of ingested documents, raw events, memories distilled by agents, and one summary per day.
-COLLECTION_NAMES: Final[tuple[str, ...]] = ("doc_chunks", "events", "agent_memories", "daily_threads")
+
+class Collection(StrEnum):
+    # Chunks of ingested documents, raw events, memories distilled by agents, and one summary per day.
+    DOC_CHUNKS = "doc_chunks"
+    EVENTS = "events"
+    AGENT_MEMORIES = "agent_memories"
+    DAILY_THREADS = "daily_threads"
+
+
+COLLECTION_NAMES: Final[tuple[str, ...]] = tuple(collection.value for collection in Collection)
 
 
 async def setup_collections(store: VectorStore, *, size: int) -> dict[str, EnsureResult]:

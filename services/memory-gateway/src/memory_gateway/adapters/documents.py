@@ -16,7 +16,7 @@ from memory_gateway.adapters.indexer import Indexer
 from memory_gateway.adapters.lexical import OR_QUERY_SQL
 from memory_gateway.adapters.tables import DOC_CHUNKS
 from memory_gateway.domain.chunking import Chunk
-from memory_gateway.domain.documents import ChunkRow, DocumentDraft, Replaced, StoredDocument
+from memory_gateway.domain.models import ChunkRow, DocumentDraft, Replaced, StoredDocument
 from pma_core.contracts.documents import DocumentRead, IngestOutcome
 from pma_core.embedders import Embedder, EmbeddingError
 from pma_core.errors import ConflictError

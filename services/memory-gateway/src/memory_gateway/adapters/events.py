@@ -18,7 +18,7 @@ from asyncpg.pool import PoolConnectionProxy
 from memory_gateway.adapters.indexer import Indexer
 from memory_gateway.adapters.lexical import OR_QUERY_SQL
 from memory_gateway.adapters.tables import EVENTS
-from memory_gateway.domain.events import EventWindow, Ranked
+from memory_gateway.domain.models import EventWindow, Ranked
 from pma_core.contracts.events import EventItem, EventListQuery, EventLogRead, EventRead
 from pma_core.embedders import Embedder
 from pma_core.embedders.port import EmbeddingError

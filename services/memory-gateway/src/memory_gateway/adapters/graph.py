@@ -14,7 +14,8 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from memory_gateway.domain.graph import Reached, invalid
+from memory_gateway.domain.graph import invalid
+from memory_gateway.domain.models import Reached
 from pma_core.contracts.graph import EdgeItem, EdgeRead, NeighborsQuery, NodeItem, NodeRead, NodeRef
 
 _NODE_COLUMNS = "id, user_id, node_type, key, name, properties, valid_from, valid_to, created_at, updated_at"

@@ -8,28 +8,25 @@ Wire format of mem0's platform API: `POST /v1/memories/` (messages, user_id, met
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from memory_gateway.settings import Mem0Settings
+from pma_core.contracts.memory import ExternalHit
+from pma_core.resources import Background
 
 _log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Mem0Hit:
-    id: str
-    text: str
-    score: float | None
-
-
 class Mem0Mirror:
-    def __init__(self, settings: Mem0Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """The domain's `Mirror` port on mem0's platform API; its writes run as the lifespan's background work."""
+
+    def __init__(
+        self, settings: Mem0Settings, *, background: Background, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         assert settings.api_key is not None, "Mem0Mirror needs MEM0_API_KEY"
         self._http = httpx.AsyncClient(
             base_url=settings.base_url.rstrip("/"),
@@ -37,14 +34,12 @@ class Mem0Mirror:
             timeout=settings.timeout_seconds,
             transport=transport,
         )
-        self._pending: set[asyncio.Task[None]] = set()
+        self._background = background
         self.failures = 0
 
     def mirror(self, user_id: str, text: str, metadata: Mapping[str, Any]) -> None:
         """Send a memory to mem0 in the background; the caller never waits for it."""
-        task = asyncio.create_task(self._add(user_id, text, metadata))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._background.spawn(self._add(user_id, text, metadata))
 
     async def _add(self, user_id: str, text: str, metadata: Mapping[str, Any]) -> None:
         body = {"messages": [{"role": "user", "content": text}], "user_id": user_id, "metadata": dict(metadata)}
@@ -55,7 +50,7 @@ class Mem0Mirror:
             self.failures += 1
             _log.warning("mem0 mirror write failed", extra={"error": repr(exc)})
 
-    async def search(self, user_id: str, query: str, *, limit: int) -> list[Mem0Hit]:
+    async def search(self, user_id: str, query: str, *, limit: int) -> list[ExternalHit]:
         """mem0's hits for the query, or [] when mem0 fails or is slower than the timeout."""
         body = {"query": query, "filters": {"AND": [{"user_id": user_id}]}, "top_k": limit}
         try:
@@ -67,10 +62,11 @@ class Mem0Mirror:
             _log.warning("mem0 search failed; recall goes on without it", extra={"error": repr(exc)})
             return []
         results = payload.get("results", []) if isinstance(payload, dict) else payload
-        return [Mem0Hit(str(r.get("id")), str(r.get("memory", "")), r.get("score")) for r in results]
+        return [
+            ExternalHit(source="mem0", id=str(r.get("id")), text=str(r.get("memory", "")), score=r.get("score"))
+            for r in results
+        ]
 
     async def aclose(self) -> None:
-        """Let in-flight writes finish (each is bounded by the timeout), then close."""
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Close the connection; the lifespan drains the background writes first (each bounded by the timeout)."""
         await self._http.aclose()

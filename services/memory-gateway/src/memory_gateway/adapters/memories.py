@@ -19,7 +19,15 @@ from asyncpg.pool import PoolConnectionProxy
 
 from memory_gateway.adapters.lexical import idf_weighted_sql
 from memory_gateway.domain.dedupe import Known
-from memory_gateway.domain.models import LexicalCandidates, MemoryRow, NewMemory, RecallScope, ScopedRow, content_hash
+from memory_gateway.domain.models import (
+    HistoryEntry,
+    LexicalCandidates,
+    MemoryRow,
+    NewMemory,
+    RecallScope,
+    ScopedRow,
+    content_hash,
+)
 
 _COLUMNS = """id, user_id, kind, text, key, source, metadata, importance, valid_from, valid_to,
               superseded_by, expires_at, created_at, updated_at"""
@@ -66,9 +74,10 @@ class StoreSizes:
 class MemoryRepository:
     """Long-term memory rows in Postgres, the source of truth."""
 
-    def __init__(self, pool: asyncpg.Pool, *, sizes: StoreSizes | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, sizes: StoreSizes) -> None:
+        # `sizes` outlives the request (the lifespan's): a fresh one per call would recount every time.
         self.pool = pool
-        self.sizes = sizes or StoreSizes(capacity=1)
+        self.sizes = sizes
 
     @asynccontextmanager
     async def transaction(self, user_id: str) -> AsyncIterator[MemoryTx]:
@@ -88,15 +97,14 @@ class MemoryRepository:
         )
         return [_row(r) for r in records]
 
-    async def history(self, user_id: str, memory_id: UUID) -> list[asyncpg.Record]:
-        return list(
-            await self.pool.fetch(
-                """SELECT action, old_text, new_text, details, created_at FROM memory_history
-                   WHERE user_id = $1 AND memory_id = $2 ORDER BY id""",
-                user_id,
-                memory_id,
-            )
+    async def history(self, user_id: str, memory_id: UUID) -> list[HistoryEntry]:
+        records = await self.pool.fetch(
+            """SELECT action, old_text, new_text, details, created_at FROM memory_history
+               WHERE user_id = $1 AND memory_id = $2 ORDER BY id""",
+            user_id,
+            memory_id,
         )
+        return [HistoryEntry(**dict(record)) for record in records]
 
     async def generation(self, user_id: str) -> int:
         value = await self.pool.fetchval("SELECT generation FROM recall_generations WHERE user_id = $1", user_id)

@@ -29,7 +29,7 @@ import valkey.asyncio as valkey_asyncio
 from valkey.exceptions import ConnectionError as ValkeyConnectionError
 from valkey.exceptions import TimeoutError as ValkeyTimeoutError
 
-from memory_gateway.domain.sessions import Appended, NewTurn, SessionSnapshot, Turn
+from memory_gateway.domain.models import Appended, NewTurn, SessionSnapshot, Turn
 from pma_core.cache import ValkeyCache
 from pma_core.errors import UnavailableError
 

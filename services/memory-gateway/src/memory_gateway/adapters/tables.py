@@ -7,6 +7,7 @@ oldest first and at most 1,000 at a time (the repair loop comes back for the res
 from __future__ import annotations
 
 from memory_gateway.adapters.indexer import IndexedTable
+from pma_core.vectors import Collection
 
 # Qdrant's datetime index reads RFC 3339; Postgres's own text form ("2026-01-01 10:00:00+00") it does not.
 _ISO_UTC = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
@@ -14,7 +15,7 @@ _WHICH = "WHERE ($1::uuid[] IS NULL AND indexed_at IS NULL) OR id = ANY($1::uuid
 
 MEMORIES = IndexedTable(
     table="memories",
-    collection="agent_memories",
+    collection=Collection.AGENT_MEMORIES,
     select_sql=f"""
         SELECT id, user_id, text,
                jsonb_build_object('kind', kind, 'source', source,
@@ -24,7 +25,7 @@ MEMORIES = IndexedTable(
 
 DOC_CHUNKS = IndexedTable(
     table="doc_chunks",
-    collection="doc_chunks",
+    collection=Collection.DOC_CHUNKS,
     # The heading path goes into the embedded text: "Setup > Install: run make dev" finds "setup".
     select_sql=f"""
         SELECT id, user_id,
@@ -37,7 +38,7 @@ DOC_CHUNKS = IndexedTable(
 
 EVENTS = IndexedTable(
     table="events",
-    collection="events",
+    collection=Collection.EVENTS,
     select_sql=f"""
         SELECT id, user_id,
                concat_ws(E'\\n', NULLIF(event_type, ''), NULLIF(subject, ''), NULLIF(summary, '')) AS text,

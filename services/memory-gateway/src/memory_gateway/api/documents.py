@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from memory_gateway.adapters.documents import PostgresDocumentStore, VectorChunkIndex
-from memory_gateway.deps import StateDep
-from memory_gateway.domain.documents import Documents
-from pma_core.contracts.common import UserId
+from memory_gateway.deps import DocumentsDep
+from pma_core.app.params import UserQuery
 from pma_core.contracts.documents import (
     DocKey,
     DocSearchRead,
@@ -22,18 +20,6 @@ from pma_core.contracts.documents import (
 )
 
 router = APIRouter(prefix="/v1", tags=["documents"])
-
-
-def get_documents(state: StateDep) -> Documents:
-    return Documents(
-        store=PostgresDocumentStore(state.pool),
-        index=VectorChunkIndex(indexer=state.indexer, vectors=state.vectors, embedder=state.embedder),
-        settings=state.settings.memory,
-    )
-
-
-DocumentsDep = Annotated[Documents, Depends(get_documents)]
-UserIdQuery = Annotated[UserId, Query(description="The owner: another user's document is never found.")]
 
 
 @router.put(
@@ -56,7 +42,7 @@ async def ingest_document(body: DocumentIngest, response: Response, documents: D
 
 @router.get("/documents", summary="List the user's documents, most recently changed first")
 async def list_documents(
-    user_id: UserIdQuery,
+    user_id: UserQuery,
     documents: DocumentsDep,
     doc_key: Annotated[DocKey | None, Query(description="Only the document of this key.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -67,7 +53,7 @@ async def list_documents(
 
 
 @router.get("/documents/{document_id}", summary="One document (404 if it is not the user's)")
-async def get_document(document_id: UUID, user_id: UserIdQuery, documents: DocumentsDep) -> DocumentRead:
+async def get_document(document_id: UUID, user_id: UserQuery, documents: DocumentsDep) -> DocumentRead:
     return await documents.get(user_id=user_id, document_id=document_id)
 
 
@@ -77,7 +63,7 @@ async def get_document(document_id: UUID, user_id: UserIdQuery, documents: Docum
     response_class=Response,
     summary="Delete a document, its chunks and their vectors",
 )
-async def delete_document(document_id: UUID, user_id: UserIdQuery, documents: DocumentsDep) -> None:
+async def delete_document(document_id: UUID, user_id: UserQuery, documents: DocumentsDep) -> None:
     await documents.delete(user_id=user_id, document_id=document_id)
 
 

@@ -6,15 +6,13 @@ more clearly as JSON, and it changes nothing, so clients may retry it freely.
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Response, status
 
-from memory_gateway.adapters.graph import GraphRepository
-from memory_gateway.deps import StateDep
+from memory_gateway.deps import GraphDep
 from memory_gateway.domain import graph
-from pma_core.contracts.common import UserId
+from pma_core.app.params import UserQuery
 from pma_core.contracts.graph import (
     EdgeItem,
     EdgeRead,
@@ -30,14 +28,6 @@ from pma_core.contracts.graph import (
 from pma_core.errors import NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["graph"])
-UserQuery = Annotated[UserId, Query(description="The owner: every call is scoped to one user.")]
-
-
-def graph_repository(state: StateDep) -> GraphRepository:
-    return GraphRepository(state.pool)
-
-
-Graph = Annotated[GraphRepository, Depends(graph_repository)]
 
 
 def _created_or_ok(response: Response, created: bool) -> None:
@@ -45,7 +35,7 @@ def _created_or_ok(response: Response, created: bool) -> None:
 
 
 @router.put("/graph/nodes", response_model=NodeRead, summary="create or update a node by (node_type, key)")
-async def upsert_node(body: NodeUpsert, store: Graph, response: Response) -> NodeRead:
+async def upsert_node(body: NodeUpsert, store: GraphDep, response: Response) -> NodeRead:
     """201 when created, 200 when the user's node with this (node_type, key) was updated: name, properties
     and valid_to are replaced; valid_from is replaced only when given."""
     item = NodeItem.model_validate(body.model_dump(exclude={"user_id"}))
@@ -55,7 +45,7 @@ async def upsert_node(body: NodeUpsert, store: Graph, response: Response) -> Nod
 
 
 @router.put("/graph/edges", response_model=EdgeRead, summary="create or update an edge by (source, relation, target)")
-async def upsert_edge(body: EdgeUpsert, store: Graph, response: Response) -> EdgeRead:
+async def upsert_edge(body: EdgeUpsert, store: GraphDep, response: Response) -> EdgeRead:
     """Each end is `{"id": ...}` or `{"type": ..., "key": ...}` and must be the user's own node (else 422).
     201 when created, 200 when updated (properties, weight and valid_to replaced)."""
     item = EdgeItem.model_validate(body.model_dump(exclude={"user_id"}))
@@ -65,13 +55,13 @@ async def upsert_edge(body: EdgeUpsert, store: Graph, response: Response) -> Edg
 
 
 @router.post("/graph", response_model=GraphUpsertRead, summary="upsert up to 100 nodes and 100 edges at once")
-async def upsert_graph(body: GraphUpsert, store: Graph) -> GraphUpsertRead:
+async def upsert_graph(body: GraphUpsert, store: GraphDep) -> GraphUpsertRead:
     """One transaction, all or nothing: nodes first, so edges may name them by (type, key)."""
     return await graph.upsert_graph(store, body)
 
 
 @router.get("/graph/nodes/{node_id}", response_model=NodeRead, summary="get one node")
-async def get_node(node_id: UUID, user_id: UserQuery, store: Graph) -> NodeRead:
+async def get_node(node_id: UUID, user_id: UserQuery, store: GraphDep) -> NodeRead:
     node = await store.get_node(user_id, node_id)
     if node is None:
         raise NotFoundError(f"node {node_id} not found", details={"id": str(node_id)})
@@ -79,20 +69,20 @@ async def get_node(node_id: UUID, user_id: UserQuery, store: Graph) -> NodeRead:
 
 
 @router.delete("/graph/nodes/{node_id}", status_code=204, summary="delete a node and its edges")
-async def delete_node(node_id: UUID, user_id: UserQuery, store: Graph) -> Response:
+async def delete_node(node_id: UUID, user_id: UserQuery, store: GraphDep) -> Response:
     if not await store.delete_node(user_id, node_id):
         raise NotFoundError(f"node {node_id} not found", details={"id": str(node_id)})
     return Response(status_code=204)
 
 
 @router.delete("/graph/edges/{edge_id}", status_code=204, summary="delete an edge")
-async def delete_edge(edge_id: UUID, user_id: UserQuery, store: Graph) -> Response:
+async def delete_edge(edge_id: UUID, user_id: UserQuery, store: GraphDep) -> Response:
     if not await store.delete_edge(user_id, edge_id):
         raise NotFoundError(f"edge {edge_id} not found", details={"id": str(edge_id)})
     return Response(status_code=204)
 
 
 @router.post("/graph_neighbors", response_model=NeighborsRead, summary="graph_neighbors: nodes within 1-3 hops")
-async def graph_neighbors(body: NeighborsQuery, store: Graph) -> NeighborsRead:
+async def graph_neighbors(body: NeighborsQuery, store: GraphDep) -> NeighborsRead:
     """Nearest first, each node once with one shortest path from the origin; 404 for an unknown origin."""
     return await graph.neighbors(store, body)

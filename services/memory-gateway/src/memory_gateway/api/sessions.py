@@ -8,18 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from memory_gateway.adapters.sessions import SessionStore
-from memory_gateway.api.memories import Memories, UserQuery
-from memory_gateway.deps import StateDep
-from memory_gateway.domain.sessions import (
-    FirstSentenceSummariser,
-    MovedChunk,
-    NewTurn,
-    SessionService,
-    Turn,
-)
+from memory_gateway.deps import SessionsDep
+from memory_gateway.domain.models import NewTurn, Turn
+from memory_gateway.domain.sessions import MovedChunk
+from pma_core.app.params import UserQuery
 from pma_core.contracts.sessions import (
     DEFAULT_LAST_TURNS,
     MAX_LAST_TURNS,
@@ -47,19 +41,6 @@ SessionPath = Annotated[
 LastQuery = Annotated[int, Query(ge=1, le=MAX_LAST_TURNS, description="How many of the latest turns to return.")]
 
 
-def session_service(state: StateDep, memories: Memories) -> SessionService:
-    return SessionService(
-        store=SessionStore(state.cache),
-        memories=memories,
-        summariser=FirstSentenceSummariser(),
-        max_turns=state.settings.memory.session_max_turns,
-        ttl_seconds=state.settings.memory.session_ttl_seconds,
-    )
-
-
-Sessions = Annotated[SessionService, Depends(session_service)]
-
-
 def _turn(turn: Turn) -> TurnRead:
     return TurnRead.model_validate(turn, from_attributes=True)
 
@@ -74,7 +55,7 @@ def _moved(chunks: list[MovedChunk]) -> list[OverflowRead]:
     status_code=status.HTTP_201_CREATED,
     summary="append a turn to a session (older turns overflow into long-term memory)",
 )
-async def append_turn(session_id: SessionPath, body: TurnCreate, sessions: Sessions) -> AppendRead:
+async def append_turn(session_id: SessionPath, body: TurnCreate, sessions: SessionsDep) -> AppendRead:
     turn = NewTurn(role=body.role, content=body.content, metadata=body.metadata)
     result = await sessions.append(body.user_id, session_id, turn, ttl_seconds=body.ttl_seconds)
     return AppendRead(
@@ -87,7 +68,7 @@ async def append_turn(session_id: SessionPath, body: TurnCreate, sessions: Sessi
 
 @router.get("/sessions/{session_id}/turns", response_model=SessionRead, summary="a session's latest turns")
 async def read_turns(
-    session_id: SessionPath, user_id: UserQuery, sessions: Sessions, last: LastQuery = DEFAULT_LAST_TURNS
+    session_id: SessionPath, user_id: UserQuery, sessions: SessionsDep, last: LastQuery = DEFAULT_LAST_TURNS
 ) -> SessionRead:
     snapshot = await sessions.read(user_id, session_id, last=last)
     return SessionRead(
@@ -101,12 +82,12 @@ async def read_turns(
 
 
 @router.get("/sessions", response_model=SessionListRead, summary="a user's live sessions")
-async def list_sessions(user_id: UserQuery, sessions: Sessions) -> SessionListRead:
+async def list_sessions(user_id: UserQuery, sessions: SessionsDep) -> SessionListRead:
     return SessionListRead(user_id=user_id, session_ids=await sessions.session_ids(user_id))
 
 
 @router.delete("/sessions/{session_id}", status_code=204, summary="drop a session (nothing is summarised)")
-async def delete_session(session_id: SessionPath, user_id: UserQuery, sessions: Sessions) -> Response:
+async def delete_session(session_id: SessionPath, user_id: UserQuery, sessions: SessionsDep) -> Response:
     await sessions.delete(user_id, session_id)
     return Response(status_code=204)
 
@@ -116,7 +97,7 @@ async def delete_session(session_id: SessionPath, user_id: UserQuery, sessions: 
     response_model=FlushRead,
     summary="summarise the whole session into long-term memory now, and clear it",
 )
-async def flush_session(session_id: SessionPath, user_id: UserQuery, sessions: Sessions) -> FlushRead:
+async def flush_session(session_id: SessionPath, user_id: UserQuery, sessions: SessionsDep) -> FlushRead:
     result = await sessions.flush(user_id, session_id)
     return FlushRead(
         session_id=session_id,

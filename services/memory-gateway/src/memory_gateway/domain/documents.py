@@ -13,21 +13,20 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
 from uuid import UUID
 
-from memory_gateway.domain.chunking import Chunk, MediaType, chunk_document
+from memory_gateway.domain.chunking import Chunk, chunk_document
+from memory_gateway.domain.models import ChunkRow, DocumentDraft
+from memory_gateway.domain.ports import ChunkIndex, DocumentStore
 from memory_gateway.domain.ranking import Fused, mmr, recency_weight, rrf_fuse
 from memory_gateway.settings import MemorySettings
+from pma_core.clock import utc_now
 from pma_core.contracts.documents import (
     DocHit,
     DocSearchRead,
     DocSearchRequest,
     DocumentIngest,
     DocumentRead,
-    IngestOutcome,
     IngestRead,
 )
 from pma_core.contracts.memory import ScoreParts
@@ -40,97 +39,6 @@ _THREAD_CHARS = 100_000
 _MMR_POOL_FACTOR = 3
 # Bumped when the hash's input changes shape, so old hashes never equal new ones by accident.
 _HASH_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentDraft:
-    """What an ingest writes to the documents table (the chunks travel beside it)."""
-
-    user_id: str
-    doc_key: str
-    title: str
-    source: str
-    media_type: MediaType
-    metadata: dict[str, Any]
-    content_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDocument:
-    document: DocumentRead
-    content_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class Replaced:
-    """The outcome of the ingest transaction: the chunks it wrote, and those it deleted."""
-
-    document: DocumentRead
-    outcome: IngestOutcome
-    chunk_ids: list[UUID]
-    removed_chunk_ids: list[UUID]
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRow:
-    """A chunk as read from Postgres for a hit, with what the hit shows of its document."""
-
-    id: UUID
-    document_id: UUID
-    doc_key: str
-    title: str
-    ordinal: int
-    heading_path: list[str]
-    text: str
-    document_updated_at: datetime
-
-
-class DocumentStore(Protocol):
-    """The documents and chunks tables (all calls scoped to one user)."""
-
-    async def find(self, *, user_id: str, doc_key: str) -> StoredDocument | None: ...
-
-    async def replace(self, draft: DocumentDraft, chunks: Sequence[Chunk]) -> Replaced:
-        """Create the document or replace it and its chunks, in one transaction ("unchanged" if same hash)."""
-        ...
-
-    async def get(self, *, user_id: str, document_id: UUID) -> DocumentRead | None: ...
-
-    async def list_documents(
-        self, *, user_id: str, doc_key: str | None, limit: int, offset: int
-    ) -> list[DocumentRead]: ...
-
-    async def delete(self, *, user_id: str, document_id: UUID) -> list[UUID] | None:
-        """Delete the document and its chunks; the deleted chunk ids, or None if there was no such document."""
-        ...
-
-    async def document_ids(self, *, user_id: str, doc_keys: Sequence[str]) -> list[UUID]: ...
-
-    async def lexical(
-        self, *, user_id: str, query: str, document_ids: Sequence[UUID] | None, limit: int
-    ) -> list[tuple[UUID, float]]:
-        """Full-text candidates, best first: (chunk id, rank)."""
-        ...
-
-    async def chunks(self, *, user_id: str, ids: Sequence[UUID]) -> list[ChunkRow]: ...
-
-
-class ChunkIndex(Protocol):
-    """The vector index of chunks. It never raises for an index failure: Postgres stays the truth."""
-
-    async def index(self, chunk_ids: Sequence[UUID]) -> None: ...
-
-    async def remove(self, chunk_ids: Sequence[UUID]) -> None: ...
-
-    async def dense(
-        self, *, user_id: str, query: str, document_ids: Sequence[UUID] | None, limit: int
-    ) -> list[tuple[UUID, float]]:
-        """Nearest chunks to the query, best first: (chunk id, cosine similarity); [] if the index is down."""
-        ...
-
-    async def chunk_vectors(self, chunk_ids: Sequence[UUID]) -> dict[UUID, list[float]]:
-        """The stored vectors of these chunks (those not indexed are left out)."""
-        ...
 
 
 def content_hash(request: DocumentIngest) -> str:
@@ -220,7 +128,7 @@ class Documents:
         self, rows: Sequence[ChunkRow], fused: dict[UUID, Fused], *, request: DocSearchRequest
     ) -> list[tuple[ChunkRow, ScoreParts]]:
         """Each row with its score parts, best first (ties in document order, so results are stable)."""
-        now = datetime.now(UTC)
+        now = utc_now()
         scored = []
         for row in rows:
             recency = 1.0
@@ -269,7 +177,7 @@ def _parts(fused: Fused, *, recency: float) -> ScoreParts:
         dense_similarity=fused.dense_similarity,
         lexical_rank=fused.lexical_rank,
         lexical_score=fused.lexical_score,
-        rrf=fused.rrf,
+        relevance=fused.rrf,
         recency=recency,
         importance=1.0,
         final=fused.rrf * recency,

@@ -10,77 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime
 from uuid import UUID
 
+from memory_gateway.domain.models import EventWindow, Ranked
+from memory_gateway.domain.ports import EventFinder, EventLog, EventNeighbours
 from memory_gateway.domain.ranking import Fused, recency_weight, rrf_fuse
+from pma_core.clock import utc_now
 from pma_core.contracts.events import EventItem, EventLogRead, EventRead, EventScoreParts, SimilarEventHit
 from pma_core.errors import NotFoundError
-
-Ranked = list[tuple[UUID, float]]
-
-
-@dataclass(frozen=True)
-class EventWindow:
-    """Which events a search may return: these types (None = any), occurred in `[after, before)`."""
-
-    types: tuple[str, ...] | None = None
-    after: datetime | None = None
-    before: datetime | None = None
-
-    def admits(self, event: EventRead) -> bool:
-        return (
-            (self.types is None or event.event_type in self.types)
-            and (self.after is None or event.occurred_at >= self.after)
-            and (self.before is None or event.occurred_at < self.before)
-        )
-
-    def widened_to_seconds(self) -> EventWindow:
-        """The window with its bounds rounded outwards to whole seconds.
-
-        The vector index stores occurred_at to the second; a sub-second bound would drop events of that
-        second there. The exact bounds are applied again on the rows read back from Postgres.
-        """
-        after = self.after.replace(microsecond=0) if self.after else None
-        before = self.before
-        if before is not None and before.microsecond:
-            before = before.replace(microsecond=0) + timedelta(seconds=1)
-        return EventWindow(types=self.types, after=after, before=before)
-
-
-class EventWriter(Protocol):
-    async def insert(self, item: EventItem, *, position: int | None) -> EventLogRead:
-        """Insert one event, or return the user's event with the same idempotency key (replayed)."""
-        ...
-
-
-class EventLog(Protocol):
-    def transaction(self, user_id: str) -> AbstractAsyncContextManager[EventWriter]: ...
-
-    async def index(self, ids: Sequence[UUID]) -> None:
-        """Mirror committed events into the vector index (a failure leaves them for the repair loop)."""
-        ...
-
-
-class EventFinder(Protocol):
-    """The Postgres side of similar_events; every call is scoped to one user."""
-
-    async def get_many(self, user_id: str, ids: Sequence[UUID]) -> list[EventRead]: ...
-
-    async def index_text(self, user_id: str, event_id: UUID) -> str | None:
-        """The text the vector index embeds for this event."""
-        ...
-
-    async def lexical(self, user_id: str, text: str, *, window: EventWindow, limit: int) -> Ranked: ...
-
-
-class EventNeighbours(Protocol):
-    """The vector side: nearest events to a text, within one user and a window, nearest first."""
-
-    async def nearest(self, user_id: str, text: str, *, window: EventWindow, limit: int) -> Ranked: ...
 
 
 async def log_events(log: EventLog, user_id: str, items: Sequence[EventItem]) -> list[EventLogRead]:
@@ -130,7 +69,7 @@ class SimilarEvents:
         lexical = await self.finder.lexical(search.user_id, text, window=search.window, limit=limit)
         fused = rrf_fuse(_without(dense, search.event_id), _without(lexical, search.event_id), k=self.tuning.rrf_k)
         events = await self.finder.get_many(search.user_id, list(fused))
-        moment = now or datetime.now(UTC)
+        moment = now or utc_now()
         hits = [self._hit(e, fused[e.id], moment) for e in events if search.window.admits(e)]
         hits.sort(key=lambda hit: (-hit.score, -hit.event.occurred_at.timestamp()))
         return hits[: search.limit]

@@ -4,12 +4,9 @@ shaping a traversal into nodes with their paths. The stores are small Protocols.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from typing import Literal, Protocol, cast
 from uuid import UUID
 
+from memory_gateway.domain.ports import GraphStore, GraphWriter
 from pma_core.contracts.graph import (
     EdgeItem,
     EdgeRead,
@@ -20,51 +17,8 @@ from pma_core.contracts.graph import (
     NeighborsRead,
     NodeItem,
     NodeRead,
-    NodeRef,
-    PathStep,
 )
 from pma_core.errors import NotFoundError, ValidationFailedError
-
-
-@dataclass(frozen=True)
-class Reached:
-    """A node the traversal reached, with the one shortest path to it (parallel tuples, origin excluded)."""
-
-    node: NodeRead
-    depth: int
-    node_ids: tuple[UUID, ...]
-    edge_ids: tuple[UUID, ...]
-    relations: tuple[str, ...]
-    directions: tuple[str, ...]
-
-    def path(self) -> list[PathStep]:
-        steps = zip(self.edge_ids, self.relations, self.directions, self.node_ids, strict=True)
-        return [
-            PathStep(edge_id=edge, relation=rel, direction=cast(Literal["out", "in"], way), node_id=node)
-            for edge, rel, way, node in steps
-        ]
-
-
-class GraphWriter(Protocol):
-    async def upsert_node(self, item: NodeItem, *, field: str) -> tuple[NodeRead, bool]:
-        """Insert or update by (node_type, key); True when inserted."""
-        ...
-
-    async def resolve(self, ref: NodeRef) -> UUID | None: ...
-
-    async def upsert_edge(
-        self, item: EdgeItem, *, source_id: UUID, target_id: UUID, field: str
-    ) -> tuple[EdgeRead, bool]: ...
-
-
-class GraphStore(Protocol):
-    def transaction(self, user_id: str) -> AbstractAsyncContextManager[GraphWriter]: ...
-
-    async def find_node(self, user_id: str, ref: NodeRef) -> NodeRead | None: ...
-
-    async def edges(self, user_id: str, ids: Sequence[UUID]) -> list[EdgeRead]: ...
-
-    async def walk(self, origin_id: UUID, query: NeighborsQuery, *, limit: int) -> list[Reached]: ...
 
 
 def invalid(field: str, message: str, kind: str) -> ValidationFailedError:

@@ -14,58 +14,44 @@ new memory, in order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import numpy as np
 import numpy.typing as npt
 
 from memory_gateway.domain.dedupe import CallState
-from memory_gateway.domain.models import MemoryRow, NewMemory, content_hash
+from memory_gateway.domain.models import MemoryRow, NewMemory, Remembered, content_hash, status_of
+from memory_gateway.domain.ports import MemoryIndex, MemoryStore, MemoryTx, Mirror, TextEmbedder
+from pma_core.clock import Clock, utc_now
+from pma_core.contracts.memory import MemoryHistoryRead, MemoryItem, MemoryRead, RememberRead
 from pma_core.errors import NotFoundError, ValidationFailedError
-from pma_core.vectors import VectorFilter
-
-if TYPE_CHECKING:
-    from memory_gateway.adapters.indexer import Indexer
-    from memory_gateway.adapters.memories import MemoryRepository, MemoryTx
-
-COLLECTION = "agent_memories"
-
-
-class Mirror(Protocol):
-    """Somewhere else memories are copied to (mem0); fire-and-forget, it must never block remember."""
-
-    def mirror(self, user_id: str, text: str, metadata: Mapping[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True)
-class Remembered:
-    memory: MemoryRow
-    outcome: str
-    superseded: tuple[UUID, ...] = ()
 
 
 class MemoryService:
     def __init__(
         self,
         *,
-        repository: MemoryRepository,
-        indexer: Indexer,
+        store: MemoryStore,
+        index: MemoryIndex,
+        embedder: TextEmbedder,
         dedupe_similarity: float,
         mirror: Mirror | None = None,
+        clock: Clock = utc_now,
     ) -> None:
-        self.repository = repository
-        self.indexer = indexer
+        self.store = store
+        self.index = index
+        self.embedder = embedder
         self.dedupe_similarity = dedupe_similarity
         self.mirror = mirror
+        self.clock = clock
 
     async def remember(self, user_id: str, items: Sequence[NewMemory]) -> list[Remembered]:
         """Store a batch (1-100) for one user in one transaction; see the module docstring for the rules."""
-        vectors = await self.indexer.embedder.embed([item.text for item in items])
-        async with self.repository.transaction(user_id) as tx:
+        vectors = await self.embedder.embed([item.text for item in items])
+        async with self.store.transaction(user_id) as tx:
             state = CallState(await tx.known(items), vectors)
             results = await self._remember_all(tx, items, state)
             if any(r.outcome != "replayed" for r in results):
@@ -73,7 +59,8 @@ class MemoryService:
         # Created and merged memories now hold exactly their item's text, so its vector is already known.
         known = {r.memory.id: v for r, v in zip(results, vectors, strict=True) if r.outcome in ("created", "merged")}
         written = [r.memory for r in results if r.memory.id in known]
-        await self._index(set(known), known=known)
+        if known:
+            await self.index.index(list(known), known=known)
         if self.mirror is not None:
             for row in written:
                 self.mirror.mirror(user_id, row.text, {"pma_memory_id": str(row.id), "kind": row.kind})
@@ -130,14 +117,7 @@ class MemoryService:
 
     async def _similar_in_index(self, user_id: str, item: NewMemory, vector: npt.NDArray[np.float32]) -> list[UUID]:
         """Indexed memories of the same kind at least `dedupe_similarity` alike, nearest first."""
-        hits = await self.indexer.vectors.search(
-            COLLECTION,
-            vector.tolist(),
-            flt=VectorFilter(user_id=user_id, kinds=[item.kind]),
-            limit=3,
-            score_threshold=self.dedupe_similarity,
-        )
-        return [UUID(hit.id) for hit in hits]
+        return await self.index.similar(user_id, vector.tolist(), kind=item.kind, threshold=self.dedupe_similarity)
 
     async def _absorb(
         self, tx: MemoryTx, existing: MemoryRow, item: NewMemory, *, action_text: str | None
@@ -175,21 +155,15 @@ class MemoryService:
                 await tx.record(old.id, "superseded", old_text=old.text, new_text=created.text, details=why)
         return Remembered(created, "created", tuple(replaced))
 
-    async def _index(self, ids: set[UUID], *, known: Mapping[UUID, list[float]] | None = None) -> None:
-        from memory_gateway.adapters.tables import MEMORIES
-
-        if ids:
-            await self.indexer.index(MEMORIES, await self.indexer.load(MEMORIES, list(ids)), known=known)
-
     async def get(self, user_id: str, memory_id: UUID) -> MemoryRow:
-        row = await self.repository.get(user_id, memory_id)
+        row = await self.store.get(user_id, memory_id)
         if row is None:
             raise NotFoundError(f"memory {memory_id} not found", details={"id": str(memory_id)})
         return row
 
     async def update(self, user_id: str, memory_id: UUID, changes: dict[str, Any]) -> MemoryRow:
         """Edit a memory in place (history keeps the old text); a new text is re-embedded."""
-        async with self.repository.transaction(user_id) as tx:
+        async with self.store.transaction(user_id) as tx:
             current = await tx.lock(memory_id)
             if current is None:
                 raise NotFoundError(f"memory {memory_id} not found", details={"id": str(memory_id)})
@@ -198,17 +172,45 @@ class MemoryService:
             await tx.record(memory_id, "updated", old_text=current.text, new_text=updated.text, details=details)
             await tx.bump_generation()
         if "text" in changes or "kind" in changes:
-            await self._index({memory_id})
+            await self.index.index([memory_id])
         return updated
 
     async def forget(self, user_id: str, memory_id: UUID) -> None:
         """Delete a memory and its history from Postgres, and its point from the index."""
-        async with self.repository.transaction(user_id) as tx:
+        async with self.store.transaction(user_id) as tx:
             if not await tx.delete(memory_id):
                 raise NotFoundError(f"memory {memory_id} not found", details={"id": str(memory_id)})
             await tx.bump_generation()
-        await self.indexer.remove(COLLECTION, [memory_id])
+        await self.index.remove([memory_id])
+
+    async def history(self, user_id: str, memory_id: UUID) -> list[MemoryHistoryRead]:
+        """Every change of the user's memory, oldest first; 404 for an unknown id or another user's."""
+        await self.get(user_id, memory_id)
+        return [MemoryHistoryRead(**vars(entry)) for entry in await self.store.history(user_id, memory_id)]
+
+    def read(self, row: MemoryRow) -> MemoryRead:
+        """The memory as the API shows it, with its status now."""
+        return memory_read(row, self.clock())
+
+    def remembered(self, result: Remembered) -> RememberRead:
+        return RememberRead(memory=self.read(result.memory), outcome=result.outcome, superseded=list(result.superseded))
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+def new_memory(item: MemoryItem) -> NewMemory:
+    """What a remember request asks to store, as the domain takes it."""
+    return NewMemory(
+        kind=item.kind,
+        text=item.text,
+        key=item.key,
+        source=item.source,
+        metadata=item.metadata,
+        importance=item.importance,
+        expires_at=item.expires_at,
+        idempotency_key=item.idempotency_key,
+        supersedes=tuple(item.supersedes),
+    )
+
+
+def memory_read(row: MemoryRow, now: datetime) -> MemoryRead:
+    fields = {name: getattr(row, name) for name in MemoryRead.model_fields if name != "status"}
+    return MemoryRead(**fields, status=status_of(row, now))

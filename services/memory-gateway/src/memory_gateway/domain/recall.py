@@ -14,13 +14,15 @@ import asyncio
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from memory_gateway.domain.memories import memory_read
 from memory_gateway.domain.models import LexicalCandidates, MemoryRow, RecallScope, ScopedRow
+from memory_gateway.domain.ports import Mirror, RecallCache, RecallStore, TextEmbedder
 from memory_gateway.domain.ranking import (
     Relevance,
     cosines,
@@ -31,18 +33,14 @@ from memory_gateway.domain.ranking import (
     score_fuse,
     worth_completing,
 )
-from pma_core.vectors import VectorFilter, VectorStoreError
+from memory_gateway.settings import MemorySettings
+from pma_core.clock import Clock, utc_now
+from pma_core.contracts.memory import ExternalHit, RecallHit, RecallRead, RecallRequest, ScoreParts
+from pma_core.vectors.collections import Collection
+from pma_core.vectors.port import VectorFilter, VectorStore, VectorStoreError
 
 _log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from memory_gateway.adapters.memories import MemoryRepository
-    from memory_gateway.settings import MemorySettings
-    from pma_core.cache import ValkeyCache
-    from pma_core.embedders import Embedder
-    from pma_core.vectors import VectorStore
-
-COLLECTION = "agent_memories"
+COLLECTION = Collection.AGENT_MEMORIES
 # Share of the dense score in the fused relevance: equal weights, neither retriever is trusted more.
 DENSE_WEIGHT = 0.5
 # MMR picks `limit` from the best `limit` x this many.
@@ -72,6 +70,15 @@ class CacheEntry:
 
 
 @dataclass(frozen=True)
+class RecallAnswer:
+    """A recall's answer as the JSON object `{"hits": [...], "external_hits": [...]}`, built once (a cached
+    answer is returned as stored, never parsed again), and whether it came from the cache."""
+
+    payload: bytes
+    cached: bool
+
+
+@dataclass(frozen=True)
 class RecallQuery:
     scope: RecallScope
     text: str
@@ -84,17 +91,46 @@ class RecallService:
     def __init__(
         self,
         *,
-        repository: MemoryRepository,
+        store: RecallStore,
         vectors: VectorStore,
-        embedder: Embedder,
-        cache: ValkeyCache,
+        embedder: TextEmbedder,
+        cache: RecallCache,
         settings: MemorySettings,
+        mirror: Mirror | None = None,
+        clock: Clock = utc_now,
     ) -> None:
-        self.repository = repository
+        self.store = store
         self.vectors = vectors
         self.embedder = embedder
         self.cache = cache
         self.settings = settings
+        self.mirror = mirror
+        self.clock = clock
+
+    async def answer(self, request: RecallRequest) -> RecallAnswer:
+        """The request's answer: from the cache when an identical recall was answered since the user's
+        memories last changed; else recalled (and mem0 asked alongside, when asked for) and cached."""
+        entry = None
+        if request.use_cache:
+            entry = await self.cached(request.user_id, request.model_dump(mode="json", exclude={"use_cache"}))
+            if entry.payload is not None:
+                return RecallAnswer(entry.payload, cached=True)
+        scope = RecallScope(user_id=request.user_id, now=self.clock(), **request.filters.model_dump())
+        query = RecallQuery(
+            scope=scope, text=request.query, limit=request.limit, mmr=request.mmr, mmr_lambda=request.mmr_lambda
+        )
+        ours, theirs = await asyncio.gather(self.recall(query), self._mirror_hits(request))
+        hits = [_hit(scored, scope.now) for scored in ours]
+        found = RecallRead(hits=hits, external_hits=theirs, cached=False, took_ms=0.0)
+        payload = found.model_dump_json(include={"hits", "external_hits"}).encode()
+        if entry is not None:
+            await self.keep(entry, payload)
+        return RecallAnswer(payload, cached=False)
+
+    async def _mirror_hits(self, request: RecallRequest) -> list[ExternalHit]:
+        if not request.include_mem0 or self.mirror is None:
+            return []
+        return await self.mirror.search(request.user_id, request.query, limit=request.limit)
 
     async def recall(self, query: RecallQuery) -> list[ScoredMemory]:
         """The best `limit` memories for the query, best first."""
@@ -103,7 +139,7 @@ class RecallService:
         # The full-text query goes out first: Postgres works on it while the (in-process) vector search runs
         # and, on a second connection, the rows of the vector search's candidates are read.
         lexical, (dense, dense_rows) = await asyncio.gather(
-            self.repository.lexical(scope, query.text, limit=self.settings.candidates), self._dense_rows(scope, vector)
+            self.store.lexical(scope, query.text, limit=self.settings.candidates), self._dense_rows(scope, vector)
         )
         rows = {row.id: (row, lexemes) for row, lexemes in dense_rows} | dict(lexical.rows)
         keep = query.limit * _MMR_POOL if query.mmr else query.limit
@@ -167,7 +203,7 @@ class RecallService:
     async def _dense_rows(self, scope: RecallScope, vector: list[float]) -> tuple[Ranked, list[ScopedRow]]:
         """The vector search's candidates, and those of their rows that pass every filter of the scope."""
         dense = await self._dense(scope, vector)
-        return dense, await self.repository.in_scope(scope, [key for key, _ in dense]) if dense else []
+        return dense, await self.store.in_scope(scope, [key for key, _ in dense]) if dense else []
 
     async def _dense(self, scope: RecallScope, vector: list[float]) -> Ranked:
         flt = VectorFilter(
@@ -222,7 +258,7 @@ class RecallService:
         """
         digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:32]
         key = f"recall:{user_id}:{digest}"
-        generation, stored = await asyncio.gather(self.repository.generation(user_id), self.cache.get(key))
+        generation, stored = await asyncio.gather(self.store.generation(user_id), self.cache.get(key))
         entry = CacheEntry(key=key, generation=generation)
         if stored is not None:
             stored_generation, _, payload = stored.partition(b"\n")
@@ -230,11 +266,22 @@ class RecallService:
                 return replace(entry, payload=payload)
         return entry
 
-    async def store(self, entry: CacheEntry, payload: bytes) -> None:
+    async def keep(self, entry: CacheEntry, payload: bytes) -> None:
         """Keep `payload` (computed at `entry.generation`) for the next identical request."""
         value = str(entry.generation).encode() + b"\n" + payload
         await self.cache.set(entry.key, value, ttl_seconds=self.settings.recall_cache_ttl_seconds)
 
 
-def elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
+def _hit(scored: ScoredMemory, now: datetime) -> RecallHit:
+    relevance = scored.relevance
+    parts = ScoreParts(
+        dense_rank=relevance.dense_rank,
+        dense_similarity=relevance.dense_similarity,
+        lexical_rank=relevance.lexical_rank,
+        lexical_score=relevance.lexical_score,
+        relevance=relevance.fused,
+        recency=scored.recency,
+        importance=scored.importance,
+        final=scored.final,
+    )
+    return RecallHit(memory=memory_read(scored.row, now), score=scored.final, parts=parts)

@@ -24,59 +24,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
-from memory_gateway.domain.models import NewMemory
+from memory_gateway.domain.models import NewMemory, NewTurn, SessionSnapshot, Turn
+from memory_gateway.domain.ports import Rememberer, SessionStore, Summariser
 from pma_core.contracts.memory import MAX_MEMORY_CHARS
 from pma_core.errors import NotFoundError
-
-if TYPE_CHECKING:
-    from memory_gateway.adapters.sessions import SessionStore
-    from memory_gateway.domain.memories import MemoryService
 
 _log = logging.getLogger(__name__)
 # One append moves at most this many chunks, so a backlog left by a long long-term-memory outage drains
 # over a few appends instead of making one request slow.
 MAX_CHUNKS_PER_APPEND = 5
-
-
-@dataclass(frozen=True)
-class NewTurn:
-    role: str
-    content: str
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A stored turn: `seq` numbers the turns of a session from 1, in append order."""
-
-    seq: int
-    role: str
-    content: str
-    metadata: Mapping[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Appended:
-    turn: Turn
-    total: int
-    epoch: str
-
-
-@dataclass(frozen=True)
-class SessionSnapshot:
-    turns: list[Turn]
-    total: int
-    last_seq: int
-    ttl_seconds: int
-    epoch: str
 
 
 @dataclass(frozen=True)
@@ -103,16 +63,6 @@ class FlushResult:
     moved: list[MovedChunk]
     flushed: int
     cleared: bool
-
-
-class Summariser(Protocol):
-    """Writes the text of one long-term summary memory from a chunk of a session's turns.
-
-    The text must fit in `max_chars`. It should be deterministic where it can: then a retried chunk is
-    also an exact duplicate, on top of the idempotency key that already prevents a second memory.
-    """
-
-    async def summarise(self, session_id: str, turns: Sequence[Turn], *, max_chars: int) -> str: ...
 
 
 _SENTENCE = re.compile(r"(.+?[.!?])(?=\s|$)")
@@ -160,7 +110,7 @@ class SessionService:
         self,
         *,
         store: SessionStore,
-        memories: MemoryService,
+        memories: Rememberer,
         summariser: Summariser,
         max_turns: int,
         ttl_seconds: int,

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, status
 
-from planner_engine.adapters.sops import SopRepository
-from planner_engine.adapters.templates import TemplateRepository
-from planner_engine.deps import StateDep
+from planner_engine.deps import LibraryDep, SopsDep, TemplatesDep
 from planner_engine.domain.prompts import ensure_usable_variables
-from pma_core.contracts.common import UserId
+from pma_core.app.params import UserQuery
 from pma_core.contracts.library import (
     NAME_PATTERN,
     PromptTemplateCreate,
@@ -24,52 +22,50 @@ from pma_core.contracts.library import (
 )
 
 router = APIRouter(prefix="/v1", tags=["sops", "prompt templates"])
-UserQuery = Annotated[UserId, Query(description="The owner: every call is scoped to one user.")]
 TemplateName = Annotated[str, Path(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 
 
 @router.post("/sops", response_model=SopRead, status_code=status.HTTP_201_CREATED, summary="create an SOP")
-async def create_sop(body: SopCreate, state: StateDep) -> SopRead:
+async def create_sop(body: SopCreate, library: LibraryDep) -> SopRead:
     """Version 1 of a new SOP; 409 when the name exists."""
-    return await state.library().create(body)
+    return await library.create(body)
 
 
 @router.post(
     "/sops/{sop_id}/versions", response_model=SopRead, status_code=status.HTTP_201_CREATED, summary="edit an SOP"
 )
-async def add_sop_version(sop_id: UUID, body: SopVersionCreate, state: StateDep) -> SopRead:
+async def add_sop_version(sop_id: UUID, body: SopVersionCreate, library: LibraryDep) -> SopRead:
     """The next version under the same name (an edit is a new version; old ones stay for the plans
     based on them)."""
-    return await state.library().add_version(sop_id, body)
+    return await library.add_version(sop_id, body)
 
 
 @router.get("/sops", response_model=SopListRead, summary="the current version of each SOP")
-async def list_sops(user_id: UserQuery, state: StateDep) -> SopListRead:
-    return SopListRead(sops=[sop for sop, _, _ in await SopRepository(state.pool).latest(user_id)])
+async def list_sops(user_id: UserQuery, sops: SopsDep) -> SopListRead:
+    return SopListRead(sops=[sop for sop, _, _ in await sops.latest(user_id)])
 
 
 @router.get("/sops/{sop_id}", response_model=SopRead, summary="one SOP version")
-async def get_sop(sop_id: UUID, user_id: UserQuery, state: StateDep) -> SopRead:
-    return await SopRepository(state.pool).get(user_id, sop_id)
+async def get_sop(sop_id: UUID, user_id: UserQuery, sops: SopsDep) -> SopRead:
+    return await sops.get(user_id, sop_id)
 
 
 @router.get("/sops/{sop_id}/versions", response_model=SopListRead, summary="every version of an SOP")
-async def sop_versions(sop_id: UUID, user_id: UserQuery, state: StateDep) -> SopListRead:
-    repository = SopRepository(state.pool)
-    base = await repository.get(user_id, sop_id)
-    return SopListRead(sops=await repository.versions(user_id, base.name))
+async def sop_versions(sop_id: UUID, user_id: UserQuery, sops: SopsDep) -> SopListRead:
+    base = await sops.get(user_id, sop_id)
+    return SopListRead(sops=await sops.versions(user_id, base.name))
 
 
 @router.get("/prompt-templates", response_model=PromptTemplateListRead, summary="the active prompt templates")
-async def list_templates(state: StateDep) -> PromptTemplateListRead:
-    return PromptTemplateListRead(templates=await TemplateRepository(state.pool).list_active())
+async def list_templates(templates: TemplatesDep) -> PromptTemplateListRead:
+    return PromptTemplateListRead(templates=await templates.list_active())
 
 
 @router.get(
     "/prompt-templates/{name}/versions", response_model=PromptTemplateListRead, summary="every version of a prompt"
 )
-async def template_versions(name: TemplateName, state: StateDep) -> PromptTemplateListRead:
-    return PromptTemplateListRead(templates=await TemplateRepository(state.pool).versions(name))
+async def template_versions(name: TemplateName, templates: TemplatesDep) -> PromptTemplateListRead:
+    return PromptTemplateListRead(templates=await templates.versions(name))
 
 
 @router.post(
@@ -78,12 +74,14 @@ async def template_versions(name: TemplateName, state: StateDep) -> PromptTempla
     status_code=status.HTTP_201_CREATED,
     summary="add a prompt version",
 )
-async def add_template_version(name: TemplateName, body: PromptTemplateCreate, state: StateDep) -> PromptTemplateRead:
+async def add_template_version(
+    name: TemplateName, body: PromptTemplateCreate, templates: TemplatesDep
+) -> PromptTemplateRead:
     """A new version (never an in-place edit), active at once unless `activate` is false. Its
     `{{variable}}` placeholders must match `variables`, and a planner prompt must use the variables the
     planner needs and no others it cannot fill: 422 otherwise."""
     ensure_usable_variables(name, body.variables)
-    return await TemplateRepository(state.pool).create_version(name, body)
+    return await templates.create_version(name, body)
 
 
 @router.post(
@@ -91,6 +89,6 @@ async def add_template_version(name: TemplateName, body: PromptTemplateCreate, s
     response_model=PromptTemplateRead,
     summary="make a version the one in use",
 )
-async def activate_template(name: TemplateName, version: int, state: StateDep) -> PromptTemplateRead:
+async def activate_template(name: TemplateName, version: int, templates: TemplatesDep) -> PromptTemplateRead:
     """Roll forward or back to any stored version."""
-    return await TemplateRepository(state.pool).activate(name, version)
+    return await templates.activate(name, version)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from planner_engine.adapters.plans import PlanRepository
-from planner_engine.deps import AcceptanceDep, PlannerDep, StateDep
-from pma_core.contracts.common import IdempotencyKey, UserId
+from planner_engine.deps import AcceptanceDep, PlannerDep, PlansDep
+from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_header_key
 from pma_core.contracts.plans import (
     PlanAccept,
     PlanCreate,
@@ -22,20 +21,16 @@ from pma_core.contracts.plans import (
 )
 
 router = APIRouter(prefix="/v1", tags=["plans"])
-UserQuery = Annotated[UserId, Query(description="The plan's owner: every call is scoped to one user.")]
-KeyHeader = Annotated[
-    IdempotencyKey | None,
-    Header(alias="Idempotency-Key", description="Used as the body's idempotency_key when the body has none."),
-]
 
 
 @router.post("/plans", response_model=PlanRead, status_code=status.HTTP_201_CREATED, summary="plan an intent")
-async def create_plan(body: PlanCreate, planner: PlannerDep, response: Response, key: KeyHeader = None) -> PlanRead:
+async def create_plan(
+    body: PlanCreate, planner: PlannerDep, response: Response, key: IdempotencyKeyHeader = None
+) -> PlanRead:
     """Recall context from memory, match the SOP library, plan (LLM, or offline without a key), store the
-    draft. 201 with the new plan; 200 with the first plan when its idempotency key was seen before."""
-    if body.idempotency_key is None and key is not None:
-        body = body.model_copy(update={"idempotency_key": key})
-    plan, created = await planner.create(body)
+    draft. 201 with the new plan; 200 with the first plan when its idempotency key (the body's, or the
+    `Idempotency-Key` header; both given must agree) was seen before."""
+    plan, created = await planner.create(with_header_key(body, key))
     if not created:
         response.status_code = status.HTTP_200_OK
     return plan
@@ -44,16 +39,16 @@ async def create_plan(body: PlanCreate, planner: PlannerDep, response: Response,
 @router.get("/plans", response_model=PlanListRead, summary="list a user's plans, newest first")
 async def list_plans(
     user_id: UserQuery,
-    state: StateDep,
+    plans: PlansDep,
     status_: Annotated[PlanStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> PlanListRead:
-    return PlanListRead(plans=await PlanRepository(state.pool).list_plans(user_id, status=status_, limit=limit))
+    return PlanListRead(plans=await plans.list_plans(user_id, status=status_, limit=limit))
 
 
 @router.get("/plans/{plan_id}", response_model=PlanRead, summary="one plan with its tasks")
-async def get_plan(plan_id: UUID, user_id: UserQuery, state: StateDep) -> PlanRead:
-    return await PlanRepository(state.pool).get(user_id, plan_id)
+async def get_plan(plan_id: UUID, user_id: UserQuery, plans: PlansDep) -> PlanRead:
+    return await plans.get(user_id, plan_id)
 
 
 @router.post("/plans/{plan_id}/accept", response_model=PlanRead, summary="accept a draft (and schedule it)")

@@ -6,13 +6,11 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from planner_engine.adapters.executions import ExecutionRepository
-from planner_engine.adapters.tasks import TaskRepository
-from planner_engine.deps import StateDep
+from planner_engine.deps import ExecutionsDep, TasksDep
 from planner_engine.domain.estimates import build_profile
-from pma_core.contracts.common import IdempotencyKey, UserId
+from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_header_key
 from pma_core.contracts.executions import (
     MAX_LIMIT,
     EstimateAccuracy,
@@ -24,82 +22,73 @@ from pma_core.contracts.executions import (
 from pma_core.contracts.tasks import TaskImport, TaskImportRead, TaskImportResult, TaskListRead, TaskRead, TaskStatus
 
 router = APIRouter(prefix="/v1", tags=["tasks", "executions"])
-UserQuery = Annotated[UserId, Query(description="The owner: every call is scoped to one user.")]
 
 
 @router.put("/tasks/import", response_model=TaskImportRead, summary="upsert tasks by external_ref")
-async def import_tasks(body: TaskImport, state: StateDep) -> TaskImportRead:
+async def import_tasks(body: TaskImport, tasks: TasksDep) -> TaskImportRead:
     """Up to 100 tasks (e.g. Coda rows sent by n8n), in one transaction. A row whose `external_ref` was
     imported before updates that task (`updated`, or `unchanged` when nothing differs); it never
     duplicates it. An unknown `plan_id` is a 404 and nothing is stored."""
-    results = await TaskRepository(state.pool).import_tasks(body.user_id, body.source, body.tasks)
+    results = await tasks.import_tasks(body.user_id, body.source, body.tasks)
     return TaskImportRead(results=[TaskImportResult(task=task, outcome=outcome) for task, outcome in results])
 
 
 @router.get("/tasks", response_model=TaskListRead, summary="list a user's tasks")
 async def list_tasks(
     user_id: UserQuery,
-    state: StateDep,
+    tasks: TasksDep,
     plan_id: UUID | None = None,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     external_ref: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TaskListRead:
-    tasks = await TaskRepository(state.pool).list_tasks(
-        user_id, plan_id=plan_id, status=status_, external_ref=external_ref, limit=limit
-    )
-    return TaskListRead(tasks=tasks)
+    found = await tasks.list_tasks(user_id, plan_id=plan_id, status=status_, external_ref=external_ref, limit=limit)
+    return TaskListRead(tasks=found)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="one task")
-async def get_task(task_id: UUID, user_id: UserQuery, state: StateDep) -> TaskRead:
-    return await TaskRepository(state.pool).get(user_id, task_id)
+async def get_task(task_id: UUID, user_id: UserQuery, tasks: TasksDep) -> TaskRead:
+    return await tasks.get(user_id, task_id)
 
 
 @router.post(
     "/executions", response_model=ExecutionRead, status_code=status.HTTP_201_CREATED, summary="record an execution"
 )
 async def record_execution(
-    body: ExecutionCreate,
-    state: StateDep,
-    response: Response,
-    key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
+    body: ExecutionCreate, executions: ExecutionsDep, response: Response, key: IdempotencyKeyHeader = None
 ) -> ExecutionRead:
     """A task's or an agent run's execution, running or finished. With a task, its plan, title and
     estimate are the defaults; a finished run's actual minutes default to its wall-clock length. 200
-    with the first run when the idempotency key (body, else header) was seen before."""
-    if body.idempotency_key is None and key is not None:
-        body = body.model_copy(update={"idempotency_key": key})
-    run, created = await ExecutionRepository(state.pool).record(body)
+    with the first run when the idempotency key (the body's, or the header; both given must agree) was seen
+    before."""
+    run, created = await executions.record(with_header_key(body, key))
     if not created:
         response.status_code = status.HTTP_200_OK
     return run
 
 
 @router.post("/executions/{run_id}/finish", response_model=ExecutionRead, summary="finish a running execution")
-async def finish_execution(run_id: UUID, body: ExecutionFinish, state: StateDep) -> ExecutionRead:
+async def finish_execution(run_id: UUID, body: ExecutionFinish, executions: ExecutionsDep) -> ExecutionRead:
     """409 when it is already finished."""
-    return await ExecutionRepository(state.pool).finish(run_id, body)
+    return await executions.finish(run_id, body)
 
 
 @router.get("/executions", response_model=ExecutionListRead, summary="list executions, newest first")
 async def list_executions(
     user_id: UserQuery,
-    state: StateDep,
+    executions: ExecutionsDep,
     task_id: UUID | None = None,
     plan_id: UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ExecutionListRead:
-    runs = await ExecutionRepository(state.pool).list_runs(
-        user_id, task_id=task_id, plan_id=plan_id, since=since, until=until, limit=limit
-    )
+    runs = await executions.list_runs(user_id, task_id=task_id, plan_id=plan_id, since=since, until=until, limit=limit)
     return ExecutionListRead(executions=runs)
 
 
 @router.get("/estimates", response_model=EstimateAccuracy, summary="how the user's estimates hold up")
-async def estimate_accuracy(user_id: UserQuery, state: StateDep) -> EstimateAccuracy:
+async def estimate_accuracy(user_id: UserQuery, executions: ExecutionsDep) -> EstimateAccuracy:
     """The figures the offline planner scales estimates by (and the LLM is told about)."""
-    profile = build_profile(await ExecutionRepository(state.pool).history(user_id))
+    profile = build_profile(await executions.history(user_id))
     return EstimateAccuracy(runs=profile.runs, ratio=profile.ratio, by_tag=profile.by_tag)

@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,13 +25,10 @@ from planner_engine.domain.offline import PlanningInput, plan_from_intent, plan_
 from planner_engine.domain.ports import Drafter, History, Memory, PlanStore, SopStore, TemplateStore, Vectoriser
 from planner_engine.domain.replan import replan_offline
 from planner_engine.domain.sop_drafts import draft_of_plan
+from pma_core.clock import Clock, utc_now
 from pma_core.contracts.library import SopRead
 from pma_core.contracts.plans import PlanCreate, PlannerChoice, PlanRead, Usage
-from pma_core.llm import LLMNotConfiguredError
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+from pma_core.llm.types import LLMNotConfiguredError
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +50,7 @@ class Planner:
     match_threshold: float
     # Runs work after the response (the lifespan's Background.spawn).
     after: Callable[[Coroutine[Any, Any, None]], None]
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
 
     async def create(self, request: PlanCreate) -> tuple[PlanRead, bool]:
         """(plan, created); a repeated idempotency key returns the first plan without planning again."""
