@@ -32,6 +32,7 @@ from pma_core.contracts.plans import (
     PlanStatusUpdate,
     PlanUserRequest,
 )
+from pma_core.contracts.scheduling import ScheduleResult
 from pma_core.contracts.tasks import TaskImport, TaskImportRead, TaskListRead
 
 
@@ -71,6 +72,14 @@ class PlannerEngineClient(ServiceClient):
         body = _body(PlanUserRequest(user_id=user_id))
         response = await self.request("POST", f"/v1/plans/{plan_id}/schedule", json=body, idempotency_key=str(plan_id))
         return PlanRead.model_validate(response.json())
+
+    async def report_schedule(self, plan_id: UUID, result: ScheduleResult) -> None:
+        """The scheduler's report of a finished run; idempotent by run, so it is retried. (The planner
+        answers with the plan, which the scheduler does not need.)"""
+        body = result.model_dump(mode="json")
+        await self.request(
+            "POST", f"/v1/plans/{plan_id}/schedule-result", json=body, idempotency_key=f"run:{result.run_id}"
+        )
 
     async def import_tasks(self, batch: TaskImport) -> TaskImportRead:
         """Upsert by external_ref: safe to repeat, so it is retried."""

@@ -105,6 +105,19 @@ class Recalled(BaseModel):
     score: float
 
 
+class ScheduleOutcome(BaseModel):
+    """The last finished scheduler run of the plan, as the scheduler reported it."""
+
+    run_id: UUID
+    status: str = Field(description="succeeded (every open task placed) or partial (some did not fit: see tasks).")
+    scheduled_tasks: int
+    unscheduled_tasks: int
+    late_tasks: int
+    at_risk_tasks: int
+    finished_at: datetime
+    reported_at: datetime
+
+
 class Scheduling(BaseModel):
     state: SchedulingState = Field(
         description="not_requested; pending (asked for but the scheduler was not reached yet); requested."
@@ -113,6 +126,7 @@ class Scheduling(BaseModel):
     attempts: int = 0
     last_error: str | None = None
     requested_at: datetime | None = None
+    outcome: ScheduleOutcome | None = Field(default=None, description="None until a run of the plan finished.")
 
 
 class PlanRead(BaseModel):

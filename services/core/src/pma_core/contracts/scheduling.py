@@ -7,14 +7,14 @@ after a timeout or while the scheduler was down, place the tasks once.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pma_core.contracts.common import IdempotencyKey, UserId
-from pma_core.contracts.tasks import MAX_TASKS, Priority
+from pma_core.contracts.tasks import MAX_TASKS, Priority, TaskSchedule
 
 
 class SchedulableTask(BaseModel):
@@ -49,3 +49,183 @@ class ScheduleAccepted(BaseModel):
 
     run_id: UUID
     status: str
+
+
+# ---------------------------------------------------------------------------------------------------
+# Profiles, runs, blocks and changes: the scheduler-engine's own API (docs/scheduler.md).
+# ---------------------------------------------------------------------------------------------------
+
+MAX_WINDOW_DAYS = 90
+MAX_RUN_TASKS = 500
+LocalTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+RunStatus = Literal["pending", "running", "succeeded", "partial", "failed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeWindow(_Strict):
+    """A daily window in local time, "HH:MM" to "HH:MM" (24:00 allowed as an end)."""
+
+    start: LocalTime
+    end: LocalTime
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> TimeWindow:
+        if self.end <= self.start:
+            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+def _default_week() -> dict[Weekday, list[TimeWindow]]:
+    return {day: [TimeWindow(start="09:00", end="17:00")] for day in WEEKDAYS[:5]}
+
+
+class SchedulingProfile(_Strict):
+    """How a user wants to be scheduled. Every time is local to `time_zone` (IANA, e.g. Europe/Berlin)."""
+
+    time_zone: str = Field(default="UTC", max_length=64, description="IANA time zone, e.g. Europe/Berlin.")
+    working_hours: dict[Weekday, list[TimeWindow]] = Field(
+        default_factory=_default_week, description="Working windows per weekday; a day left out is not worked."
+    )
+    days_off: list[date] = Field(default_factory=list, max_length=366)
+    buffer_minutes: int = Field(default=10, ge=0, le=120, description="Kept free between two blocks.")
+    min_chunk_minutes: int = Field(default=30, ge=15, le=480)
+    max_chunk_minutes: int = Field(default=120, ge=15, le=600)
+    daily_focus_cap_minutes: int = Field(default=360, ge=15, le=1440, description="Never more blocks a day.")
+    lunch: TimeWindow | None = Field(default_factory=lambda: TimeWindow(start="12:00", end="13:00"))
+    protected: list[TimeWindow] = Field(
+        default_factory=list,
+        max_length=20,
+        description='Never used for blocks, e.g. {"start": "00:00", "end": "10:00"}.',
+    )
+    freeze_hours: float = Field(default=20.0, ge=0, le=168, description="Blocks starting this soon stay put.")
+    busy_calendars: list[str] = Field(default_factory=lambda: ["primary"], min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _chunks_in_order(self) -> SchedulingProfile:
+        if self.min_chunk_minutes > self.max_chunk_minutes:
+            raise ValueError("min_chunk_minutes cannot exceed max_chunk_minutes")
+        return self
+
+
+class ProfileRead(SchedulingProfile):
+    model_config = ConfigDict(extra="ignore")
+    user_id: str
+    updated_at: datetime | None = Field(description="None while the user has the defaults.")
+
+
+class RunTask(_Strict):
+    """An inline task of `POST /v1/runs` (the same fields the planner hands over)."""
+
+    id: UUID
+    title: str = Field(min_length=1, max_length=200)
+    estimate_minutes: int = Field(gt=0, le=2_400)
+    priority: Priority = "normal"
+    earliest_start: AwareDatetime | None = None
+    deadline: AwareDatetime | None = None
+    hard_deadline: bool = False
+    depends_on: list[UUID] = Field(default_factory=list, max_length=MAX_RUN_TASKS)
+    splittable: bool = False
+    min_chunk_minutes: int | None = Field(default=None, gt=0, le=2_400)
+
+
+class RunCreate(_Strict):
+    """A run on demand: a plan the planner holds (its open tasks) or inline tasks; `dry_run` proposes only."""
+
+    user_id: UserId
+    plan_id: UUID | None = None
+    tasks: list[RunTask] | None = Field(default=None, min_length=1, max_length=MAX_RUN_TASKS)
+    dry_run: bool = False
+    window_start: AwareDatetime | None = Field(default=None, description="Default: now.")
+    window_days: int = Field(default=14, ge=1, le=MAX_WINDOW_DAYS)
+    constraints: dict[str, Any] = Field(default_factory=dict)
+    restore_deleted: bool = Field(
+        default=False, description="Place again the tasks whose block the user deleted on their calendar."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RunCreate:
+        if (self.plan_id is None) == (self.tasks is None):
+            raise ValueError("give exactly one of plan_id and tasks")
+        return self
+
+
+class BlockRead(BaseModel):
+    id: UUID
+    task_id: UUID
+    title: str
+    start: datetime
+    end: datetime
+    status: Literal["planned", "done", "deleted", "replaced"]
+    pinned: bool
+    sequence: int
+
+
+class TaskScheduleRead(BaseModel):
+    """How one task fares in a run."""
+
+    task_id: UUID
+    title: str
+    status: Literal["on_track", "at_risk", "late", "unscheduled"]
+    expected_finish: datetime | None
+    deadline: datetime | None
+    scheduled_minutes: int
+    reason: str | None = Field(description="Why it is unscheduled (or needs attention), in words.")
+
+
+class RunRead(BaseModel):
+    id: UUID
+    user_id: str
+    plan_id: UUID | None
+    plan_revision: int | None
+    status: RunStatus
+    dry_run: bool
+    window_start: datetime | None
+    window_end: datetime | None
+    solver_status: str | None = Field(description="optimal, feasible, greedy (the fallback) or empty.")
+    objective: float | None
+    bound: float | None
+    solve_ms: float | None
+    moved: int | None = Field(description="Blocks of the previous run placed elsewhere by this one.")
+    blocks: list[BlockRead]
+    tasks: list[TaskScheduleRead]
+    unscheduled: list[TaskScheduleRead]
+    calendar_error: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ChangeRead(BaseModel):
+    id: int
+    block_id: UUID
+    task_id: UUID
+    kind: Literal["moved", "deleted", "done"]
+    start: datetime | None
+    end: datetime | None
+    detected_at: datetime
+
+
+class ChangeListRead(BaseModel):
+    changes: list[ChangeRead]
+
+
+class ScheduledTask(TaskSchedule):
+    task_id: UUID
+
+
+class ScheduleResult(BaseModel):
+    """What the scheduler tells the planner when a run of a plan finished (idempotent by run id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId
+    run_id: UUID
+    plan_revision: int | None
+    status: RunStatus
+    finished_at: AwareDatetime = Field(description="A report of an older run than the one recorded is ignored.")
+    tasks: list[ScheduledTask]

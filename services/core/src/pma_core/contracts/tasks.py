@@ -64,6 +64,21 @@ class TaskSpec(_Window):
     step: int | None = Field(default=None, ge=1, description="The SOP step (1-based) this task carries out.")
 
 
+class PlannedBlock(BaseModel):
+    block_id: UUID
+    start: datetime
+    end: datetime
+
+
+class TaskSchedule(BaseModel):
+    """Where the scheduler put a task in its last run, and how it fares against its deadline."""
+
+    status: Literal["on_track", "at_risk", "late", "unscheduled"]
+    expected_finish: datetime | None
+    reason: str | None = Field(description="Why it is unscheduled, in words; None when it is scheduled.")
+    blocks: list[PlannedBlock]
+
+
 class TaskRead(BaseModel):
     id: UUID
     user_id: str
@@ -85,6 +100,9 @@ class TaskRead(BaseModel):
     source: str = Field(description="'planner', or where an imported task came from (e.g. 'coda').")
     external_ref: str | None
     metadata: dict[str, object]
+    schedule: TaskSchedule | None = Field(
+        default=None, description="The scheduler's last word on this task (None until a run placed it)."
+    )
     created_at: datetime
     updated_at: datetime
 

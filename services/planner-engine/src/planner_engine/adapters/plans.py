@@ -14,7 +14,8 @@ from planner_engine.adapters.tasks import Conn, plan_tasks, write_plan_tasks
 from planner_engine.domain.drafts import PlanDraft
 from planner_engine.domain.models import NewPlan
 from pma_core.contracts.library import SopRef
-from pma_core.contracts.plans import PlanRead, Recalled, Scheduling, TemplateRef, Usage
+from pma_core.contracts.plans import PlanRead, Recalled, ScheduleOutcome, Scheduling, TemplateRef, Usage
+from pma_core.contracts.scheduling import ScheduleResult
 from pma_core.contracts.tasks import TaskRead
 from pma_core.errors import NotFoundError
 
@@ -30,6 +31,15 @@ _INSERT = """
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id"""
+
+
+# A task the run could not place goes back to todo; one it placed is scheduled (unless work started on it).
+_RECORD_TASK_SCHEDULE = """
+    UPDATE tasks SET schedule_outcome = $4,
+        status = CASE WHEN $5 = 'unscheduled' AND status = 'scheduled' THEN 'todo'
+                      WHEN $5 <> 'unscheduled' AND status = 'todo' THEN 'scheduled'
+                      ELSE status END
+    WHERE user_id = $1 AND plan_id = $2 AND id = $3"""
 
 
 def _plan_read(row: asyncpg.Record, tasks: list[TaskRead]) -> PlanRead:
@@ -53,6 +63,7 @@ def _plan_read(row: asyncpg.Record, tasks: list[TaskRead]) -> PlanRead:
         scheduling=Scheduling(
             state=row["scheduling_state"], run_id=row["scheduler_run_id"], attempts=row["scheduling_attempts"],
             last_error=row["scheduling_error"], requested_at=row["scheduling_requested_at"],
+            outcome=ScheduleOutcome.model_validate(row["schedule_result"]) if row["schedule_result"] else None,
         ),
         created_at=row["created_at"], updated_at=row["updated_at"],
     )  # fmt: skip
@@ -179,6 +190,24 @@ class PlanRepository:
                 plan_id,
             )
             return await self._read(conn, user_id, plan_id)
+
+    async def record_schedule(self, plan_id: UUID, result: ScheduleResult, outcome: ScheduleOutcome) -> PlanRead:
+        """Each task's blocks and risk, and the plan's outcome, from a finished run, in one transaction; a
+        report of a run that finished before the one recorded changes nothing (reports may arrive late)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            newer = await conn.fetchval(
+                """UPDATE plans SET schedule_result = $3,
+                       status = CASE WHEN status = 'accepted' THEN 'scheduled' ELSE status END
+                   WHERE user_id = $1 AND id = $2
+                     AND (schedule_result IS NULL OR (schedule_result->>'finished_at')::timestamptz <= $4)
+                   RETURNING true""",
+                result.user_id, plan_id, outcome.model_dump(mode="json"), result.finished_at,
+            )  # fmt: skip
+            if newer:
+                for task in result.tasks:
+                    await conn.execute(_RECORD_TASK_SCHEDULE, result.user_id, plan_id, task.task_id,
+                                       task.model_dump(mode="json", exclude={"task_id"}), task.status)  # fmt: skip
+            return await self._read(conn, result.user_id, plan_id)
 
     async def scheduling_failed(self, user_id: str, plan_id: UUID, error: str) -> PlanRead:
         async with self._pool.acquire() as conn:

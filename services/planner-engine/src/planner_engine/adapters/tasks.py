@@ -20,8 +20,8 @@ from pma_core.errors import NotFoundError
 Conn = asyncpg.Connection | PoolConnectionProxy
 COLUMNS = (
     "id, user_id, plan_id, key, position, title, description, estimate_minutes, priority, earliest_start, deadline,"
-    " depends_on, splittable, min_chunk_minutes, tags, step, status, source, external_ref, metadata, created_at,"
-    " updated_at"
+    " depends_on, splittable, min_chunk_minutes, tags, step, status, source, external_ref, metadata,"
+    " schedule_outcome AS schedule, created_at, updated_at"
 )
 _UPSERT_PLAN_TASK = f"""
     INSERT INTO tasks (id, user_id, plan_id, key, position, title, description, estimate_minutes, priority,

@@ -19,6 +19,7 @@ from pma_core.contracts.plans import (
     PlanStatusUpdate,
     PlanUserRequest,
 )
+from pma_core.contracts.scheduling import ScheduleResult
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
@@ -72,6 +73,17 @@ async def schedule_plan(plan_id: UUID, body: PlanUserRequest, acceptance: Accept
     """Hand an accepted or scheduled plan to the scheduler-engine; safe to repeat (the scheduler sees the
     same idempotency key for the same plan revision)."""
     return await acceptance.schedule(body.user_id, plan_id)
+
+
+@router.post(
+    "/plans/{plan_id}/schedule-result", response_model=PlanRead, summary="the scheduler reports a finished run"
+)
+async def record_schedule_result(plan_id: UUID, body: ScheduleResult, acceptance: AcceptanceDep) -> PlanRead:
+    """Called by the scheduler-engine when a run of the plan finished: each task shows its planned blocks
+    and its risk (`tasks[].schedule`), the plan its outcome (`scheduling.outcome`); a task that did not fit
+    goes back to `todo` with the reason. Idempotent: the same report again changes nothing, and a report of
+    an older run than the one recorded is ignored. 409 `stale_revision` for a run of another revision."""
+    return await acceptance.record_schedule(plan_id, body)
 
 
 @router.post("/plans/{plan_id}/replan", response_model=PlanRead, summary="revise a plan from feedback")

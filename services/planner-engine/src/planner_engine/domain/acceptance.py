@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from uuid import UUID
 
@@ -17,9 +18,11 @@ from planner_engine.domain.matching import embedding_text
 from planner_engine.domain.models import SopContent
 from planner_engine.domain.ports import Memory, PendingHandOvers, PlanStore, Scheduler, SopStore, Vectoriser
 from planner_engine.domain.sop_drafts import sop_pattern
+from pma_core.clock import Clock, utc_now
 from pma_core.contracts.library import SopRead
-from pma_core.contracts.plans import PlanRead
-from pma_core.errors import ConflictError
+from pma_core.contracts.plans import PlanRead, ScheduleOutcome
+from pma_core.contracts.scheduling import ScheduleResult
+from pma_core.errors import ConflictError, ValidationFailedError
 
 _log = logging.getLogger(__name__)
 SCHEDULABLE = frozenset({"accepted", "scheduled"})
@@ -38,6 +41,7 @@ class Acceptance:
     memory: Memory
     pending: PendingHandOvers
     vectors: Vectoriser
+    clock: Clock = utc_now
 
     async def accept(self, user_id: str, plan_id: UUID, *, schedule: bool) -> PlanRead:
         """Accept a draft: its SOP joins the library; with `schedule`, its tasks go to the scheduler."""
@@ -66,6 +70,24 @@ class Acceptance:
                 code="illegal_transition",
             )
         return await self._hand_over(plan)
+
+    async def record_schedule(self, plan_id: UUID, result: ScheduleResult) -> PlanRead:
+        """The scheduler's report of a finished run: the tasks show their blocks and risk; idempotent (the
+        same report again changes nothing, an older run's report is ignored). A run of another revision is
+        a 409: its tasks are not the plan's tasks any more."""
+        plan = await self.plans.get(result.user_id, plan_id)
+        if result.plan_revision is not None and result.plan_revision != plan.revision:
+            raise ConflictError(
+                f"the run placed revision {result.plan_revision}; the plan is at revision {plan.revision}",
+                details={"plan_revision": plan.revision, "run_revision": result.plan_revision},
+                code="stale_revision",
+            )
+        known = {task.id for task in plan.tasks}
+        if unknown := sorted(str(t.task_id) for t in result.tasks if t.task_id not in known):
+            raise ValidationFailedError(
+                "invalid request: body.tasks: not tasks of this plan", details={"task_ids": unknown}
+            )
+        return await self.plans.record_schedule(plan_id, result, outcome_of(result, self.clock()))
 
     async def sweep(self, limit: int = 50) -> tuple[int, int]:
         """Retry the hand-overs still outstanding: (plans scheduled, events recorded) this round."""
@@ -116,3 +138,17 @@ class Acceptance:
 
 def _same_pattern(base: SopRead, steps: object, tasks: object) -> bool:
     return base.steps == steps and base.tasks == tasks
+
+
+def outcome_of(result: ScheduleResult, now: datetime) -> ScheduleOutcome:
+    statuses = [task.status for task in result.tasks]
+    return ScheduleOutcome(
+        run_id=result.run_id,
+        status=result.status,
+        scheduled_tasks=sum(status != "unscheduled" for status in statuses),
+        unscheduled_tasks=statuses.count("unscheduled"),
+        late_tasks=statuses.count("late"),
+        at_risk_tasks=statuses.count("at_risk"),
+        finished_at=result.finished_at,
+        reported_at=now,
+    )

@@ -11,7 +11,8 @@ from planner_engine.domain.estimates import FinishedRun
 from planner_engine.domain.models import HandOver, LLMDraft, MemoryContext, NewPlan, SopCandidate, SopContent
 from planner_engine.domain.prompts import PromptTemplate
 from pma_core.contracts.library import SopRead
-from pma_core.contracts.plans import PlanRead
+from pma_core.contracts.plans import PlanRead, ScheduleOutcome
+from pma_core.contracts.scheduling import ScheduleResult
 
 
 class PlanStore(Protocol):
@@ -27,6 +28,7 @@ class PlanStore(Protocol):
     async def set_sop(self, user_id: str, plan_id: UUID, sop_id: UUID) -> None: ...
     async def scheduling_requested(self, user_id: str, plan_id: UUID, run_id: UUID) -> PlanRead: ...
     async def scheduling_failed(self, user_id: str, plan_id: UUID, error: str) -> PlanRead: ...
+    async def record_schedule(self, plan_id: UUID, result: ScheduleResult, outcome: ScheduleOutcome) -> PlanRead: ...
     async def event_recorded(self, user_id: str, plan_id: UUID) -> None: ...
 
 
