@@ -29,7 +29,7 @@ from scheduler_engine.settings import Settings as SchedulerSettings
 EXPECTED_DEPENDENCIES = {
     "memory-gateway": {"postgres", "valkey", "qdrant"},
     "planner-engine": {"postgres", "valkey", "memory-gateway", "scheduler-engine"},
-    "scheduler-engine": {"postgres", "valkey", "memory-gateway"},
+    "scheduler-engine": {"postgres", "valkey", "memory-gateway", "planner-engine"},
     "observer-agent": {"postgres", "valkey", "memory-gateway", "planner-engine"},
 }
 

@@ -1,5 +1,8 @@
-"""Request-scoped access to what the lifespan opened (the domain services built from it arrive with the
-scheduler's issue, as methods of `State` with a `<Name>Dep` alias each, like the planner's)."""
+"""Request-scoped access to what the lifespan opened, and the domain services built from it.
+
+The lifespan builds one `State`; its methods build each request's services and repositories from it, so
+routers only declare what they need (`RunsDep`, `ProfilesDep`, ...) and never construct anything.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,18 @@ from fastapi import Depends, Request
 
 from pma_core.cache import ValkeyCache
 from pma_core.clients import MemoryGatewayClient
+from pma_core.errors import ValidationFailedError
 from pma_core.resources import Background
+from scheduler_engine.adapters.blocks import BlockRepository
+from scheduler_engine.adapters.google_credentials import ConsentFlow, GoogleAccounts
+from scheduler_engine.adapters.planner import PlannerGateway
+from scheduler_engine.adapters.profiles import FeedRepository, ProfileRepository, SyncStateRepository
+from scheduler_engine.adapters.runs import RunRepository
+from scheduler_engine.domain.changes import CalendarWatcher
+from scheduler_engine.domain.models import Problem, Solution
+from scheduler_engine.domain.ports import CalendarBackend
+from scheduler_engine.domain.runs import RunService, Tuning
+from scheduler_engine.domain.solver import solve
 from scheduler_engine.settings import Settings
 
 
@@ -21,7 +35,61 @@ class State:
     pool: asyncpg.Pool
     cache: ValkeyCache
     memory: MemoryGatewayClient
+    planner: PlannerGateway
     background: Background
+    # Google Calendar (GOOGLE_*), or None: everyone gets the ICS feed.
+    google: CalendarBackend | None = None
+    accounts: GoogleAccounts | None = None
+
+    async def calendar_for(self, user_id: str) -> CalendarBackend | None:
+        """The user's Google calendar when they connected one; None: their blocks are on the ICS feed."""
+        if self.google is None or self.accounts is None or not await self.accounts.connected(user_id):
+            return None
+        return self.google
+
+    def consent(self) -> ConsentFlow:
+        if self.accounts is None:
+            raise ValidationFailedError("Google is not configured: set GOOGLE_CLIENT_ID and GOOGLE_TOKEN_KEY")
+        return ConsentFlow(self.pool, self.settings.google, self.accounts)
+
+    def solve_problem(self, problem: Problem) -> Solution:
+        """CP-SAT with the configured limit, seed and workers (greedy when it finds nothing better)."""
+        tuning = self.settings.scheduler
+        return solve(
+            problem, time_limit_seconds=tuning.time_limit_seconds, random_seed=tuning.random_seed,
+            num_workers=tuning.num_workers,
+        )  # fmt: skip
+
+    def runs(self) -> RunService:
+        return RunService(
+            runs=RunRepository(self.pool), blocks=self.blocks(), profiles=self.profiles(), solve=self.solve_problem,
+            calendar_for=self.calendar_for, reporter=self.planner, spawn=self.background.spawn,
+            tuning=Tuning(window_days=self.settings.scheduler.window_days), watcher=self.watcher(),
+        )  # fmt: skip
+
+    def watcher(self) -> CalendarWatcher:
+        return CalendarWatcher(state=SyncStateRepository(self.pool), sink=self.blocks())
+
+    async def watch_calendars(self) -> int:
+        """Pull what each connected user changed on their calendar (the sweep's share of the watching)."""
+        if self.google is None or self.accounts is None:
+            return 0
+        kept = 0
+        for user_id in await self.accounts.users():
+            kept += await self.watcher().pull(user_id, self.google)
+        return kept
+
+    def run_repository(self) -> RunRepository:
+        return RunRepository(self.pool)
+
+    def blocks(self) -> BlockRepository:
+        return BlockRepository(self.pool)
+
+    def profiles(self) -> ProfileRepository:
+        return ProfileRepository(self.pool)
+
+    def feeds(self) -> FeedRepository:
+        return FeedRepository(self.pool)
 
 
 def get_state(request: Request) -> State:
@@ -30,3 +98,35 @@ def get_state(request: Request) -> State:
 
 
 StateDep = Annotated[State, Depends(get_state)]
+
+
+def _runs(state: StateDep) -> RunService:
+    return state.runs()
+
+
+def _run_repository(state: StateDep) -> RunRepository:
+    return state.run_repository()
+
+
+def _blocks(state: StateDep) -> BlockRepository:
+    return state.blocks()
+
+
+def _profiles(state: StateDep) -> ProfileRepository:
+    return state.profiles()
+
+
+def _feeds(state: StateDep) -> FeedRepository:
+    return state.feeds()
+
+
+def _planner(state: StateDep) -> PlannerGateway:
+    return state.planner
+
+
+RunsDep = Annotated[RunService, Depends(_runs)]
+RunRepositoryDep = Annotated[RunRepository, Depends(_run_repository)]
+BlocksDep = Annotated[BlockRepository, Depends(_blocks)]
+ProfilesDep = Annotated[ProfileRepository, Depends(_profiles)]
+FeedsDep = Annotated[FeedRepository, Depends(_feeds)]
+PlannerDep = Annotated[PlannerGateway, Depends(_planner)]

@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 
 from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
-from pma_core.clients import MemoryGatewayClient, open_client
-from pma_core.resources import Background, core_readiness, open_core_resources
+from pma_core.clients import MemoryGatewayClient, PlannerEngineClient, open_client
+from pma_core.resources import Background, core_readiness, open_core_resources, run_until_exit
 from scheduler_engine import __version__
+from scheduler_engine.adapters.google_calendar import GoogleCalendar
+from scheduler_engine.adapters.google_credentials import GoogleAccounts
+from scheduler_engine.adapters.planner import PlannerGateway
 from scheduler_engine.api import routers
 from scheduler_engine.deps import State
 from scheduler_engine.settings import Settings
 
-DESCRIPTION = "Scheduling service (`scheduler.*`): places tasks on Google Calendar under constraints, idempotently."
+DESCRIPTION = (
+    "Scheduling service (`scheduler.*`): places a plan's tasks as calendar blocks under constraints"
+    " (OR-Tools CP-SAT, greedy fallback), keeps them in Postgres, publishes them as an ICS feed and syncs"
+    " them to Google Calendar idempotently; tells the planner how each run went."
+)
+_log = logging.getLogger(__name__)
+
+
+async def _sweep_forever(state: State, interval_seconds: float) -> None:
+    """Run again what a crash interrupted, and deliver the reports the planner did not take."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            rerun, delivered = await state.runs().sweep()
+            await state.watch_calendars()
+        except Exception:  # the loop must outlive any one failure (e.g. Postgres restarting)
+            _log.exception("scheduler sweep failed; retrying in %.0f s", interval_seconds)
+            continue
+        if rerun or delivered:
+            _log.info("scheduler sweep: %d runs executed again, %d reports delivered", rerun, delivered)
+
+
+def _google(settings: Settings, pool: asyncpg.Pool) -> tuple[GoogleCalendar | None, GoogleAccounts | None]:
+    google = settings.google
+    if not google.enabled:
+        return None, None
+    accounts = GoogleAccounts(pool, google)
+    calendar = GoogleCalendar(accounts.credentials, api_endpoint=google.api_endpoint, calendar_id=google.calendar_id)
+    return calendar, accounts
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -23,12 +57,22 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
         async with open_core_resources(settings) as core, AsyncExitStack() as stack:
             memory_client = open_client(stack, settings, MemoryGatewayClient)
+            planner_client = open_client(stack, settings, PlannerEngineClient)
+            # Closed first: a solve still running gets a moment, then is cancelled; the sweep redoes it.
             background = Background()
             stack.push_async_callback(background.aclose)
+            google, accounts = _google(settings, core.pool)
             state = State(
-                settings=settings, pool=core.pool, cache=core.cache, memory=memory_client, background=background
-            )
-            readiness = [*core_readiness(core), ReadinessCheck("memory-gateway", memory_client.probe)]
+                settings=settings, pool=core.pool, cache=core.cache, memory=memory_client,
+                planner=PlannerGateway(planner_client), background=background, google=google, accounts=accounts,
+            )  # fmt: skip
+            run_until_exit(stack, _sweep_forever(state, settings.scheduler.sweep_interval_seconds))
+            # The planner is told of finished runs, and the sweep retries when it is down: not critical.
+            readiness = [
+                *core_readiness(core),
+                ReadinessCheck("memory-gateway", memory_client.probe),
+                ReadinessCheck("planner-engine", planner_client.probe, critical=False),
+            ]
             yield LifespanState(resources=state, readiness=readiness)
 
     return build_app(

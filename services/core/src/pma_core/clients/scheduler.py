@@ -1,9 +1,20 @@
-"""scheduler-engine client: the intake of a plan's tasks to be placed on the calendar."""
+"""scheduler-engine client: the planner's hand-over, runs, profiles, the ICS feed's URL and calendar changes."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from uuid import UUID
+
 from pma_core.clients.base import ServiceClient
-from pma_core.contracts.scheduling import ScheduleAccepted, ScheduleRequest
+from pma_core.contracts.scheduling import (
+    ChangeListRead,
+    ProfileRead,
+    RunCreate,
+    RunRead,
+    ScheduleAccepted,
+    ScheduleRequest,
+    SchedulingProfile,
+)
 
 
 class SchedulingClient(ServiceClient):
@@ -13,3 +24,32 @@ class SchedulingClient(ServiceClient):
             "POST", "/v1/schedule", json=request.model_dump(mode="json"), idempotency_key=request.idempotency_key
         )
         return ScheduleAccepted.model_validate(response.json())
+
+    async def create_run(self, run: RunCreate, *, idempotency_key: str | None = None) -> ScheduleAccepted:
+        """A run on demand (retried only with a key); poll `get_run` for its outcome."""
+        response = await self.request(
+            "POST", "/v1/runs", json=run.model_dump(mode="json", exclude_none=True), idempotency_key=idempotency_key
+        )
+        return ScheduleAccepted.model_validate(response.json())
+
+    async def get_run(self, user_id: str, run_id: UUID) -> RunRead:
+        return await self.get_model(f"/v1/runs/{run_id}", RunRead, params={"user_id": user_id})
+
+    async def get_profile(self, user_id: str) -> ProfileRead:
+        return await self.get_model(f"/v1/profiles/{user_id}", ProfileRead)
+
+    async def put_profile(self, user_id: str, profile: SchedulingProfile) -> ProfileRead:
+        """Replaces the profile whole: safe to repeat, so it is retried."""
+        response = await self.request("PUT", f"/v1/profiles/{user_id}", json=profile.model_dump(mode="json"))
+        return ProfileRead.model_validate(response.json())
+
+    async def feed_url(self, user_id: str) -> str:
+        response = await self.request("GET", f"/v1/calendars/{user_id}/feed")
+        url: str = response.json()["url"]
+        return url
+
+    async def changes(self, user_id: str, *, since: datetime | None = None, limit: int = 100) -> ChangeListRead:
+        params: dict[str, str | int] = {"user_id": user_id, "limit": limit}
+        if since is not None:
+            params["since"] = since.isoformat()
+        return await self.get_model("/v1/changes", ChangeListRead, params=params)

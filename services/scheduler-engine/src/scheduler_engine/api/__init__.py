@@ -1,5 +1,7 @@
-"""HTTP routers of the scheduler-engine; its `/v1` operations arrive with its issue."""
+"""HTTP routers of the scheduler-engine."""
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from scheduler_engine.api import calendars, oauth, profiles, schedule
+
+routers: list[APIRouter] = [schedule.router, profiles.router, calendars.router, oauth.router]

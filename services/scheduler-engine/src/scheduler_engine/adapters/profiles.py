@@ -1,0 +1,80 @@
+"""All SQL of scheduling_profiles, calendar_feeds and calendar_sync_state."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import asyncpg
+
+from pma_core.contracts.scheduling import ProfileRead, SchedulingProfile
+from scheduler_engine.domain.models import Profile
+from scheduler_engine.domain.profiles import domain_profile
+
+
+class ProfileRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def read(self, user_id: str) -> ProfileRead:
+        row = await self._pool.fetchrow(
+            "SELECT profile, updated_at FROM scheduling_profiles WHERE user_id = $1", user_id
+        )
+        stored = SchedulingProfile.model_validate(row["profile"]) if row else SchedulingProfile()
+        return ProfileRead(**stored.model_dump(), user_id=user_id, updated_at=row["updated_at"] if row else None)
+
+    async def put(self, user_id: str, profile: SchedulingProfile) -> ProfileRead:
+        await self._pool.execute(
+            """INSERT INTO scheduling_profiles (user_id, profile) VALUES ($1, $2)
+               ON CONFLICT (user_id) DO UPDATE SET profile = EXCLUDED.profile""",
+            user_id,
+            profile.model_dump(mode="json"),
+        )
+        return await self.read(user_id)
+
+    async def get(self, user_id: str) -> Profile:
+        return domain_profile(user_id, await self.read(user_id))
+
+
+class FeedRepository:
+    """The ICS feed's per-user token: minted once, compared in constant time."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def token(self, user_id: str) -> str:
+        await self._pool.execute(
+            "INSERT INTO calendar_feeds (user_id, token) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
+            user_id,
+            secrets.token_urlsafe(32),
+        )
+        token: str = await self._pool.fetchval("SELECT token FROM calendar_feeds WHERE user_id = $1", user_id)
+        return token
+
+    async def admits(self, user_id: str, token: str) -> bool:
+        stored = await self._pool.fetchval("SELECT token FROM calendar_feeds WHERE user_id = $1", user_id)
+        return stored is not None and secrets.compare_digest(stored, token)
+
+
+class SyncStateRepository:
+    """Where each user's incremental calendar read stands, and a pause after Google's quota ran out."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def cursor(self, user_id: str) -> tuple[str | None, datetime | None]:
+        row = await self._pool.fetchrow(
+            "SELECT cursor, paused_until FROM calendar_sync_state WHERE user_id = $1", user_id
+        )
+        return (row["cursor"], row["paused_until"]) if row else (None, None)
+
+    async def save(self, user_id: str, *, cursor: str | None, paused_until: datetime | None, error: str | None) -> None:
+        await self._pool.execute(
+            """INSERT INTO calendar_sync_state (user_id, cursor, paused_until, last_error) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (user_id) DO UPDATE SET cursor = coalesce(EXCLUDED.cursor, calendar_sync_state.cursor),
+                   paused_until = EXCLUDED.paused_until, last_error = EXCLUDED.last_error, updated_at = now()""",
+            user_id,
+            cursor,
+            paused_until,
+            error,
+        )

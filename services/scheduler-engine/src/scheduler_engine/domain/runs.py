@@ -1,0 +1,200 @@
+"""Runs: take a request (idempotent by key), solve it off the request path, keep the blocks, sync the
+calendar, and tell the planner. Every step is recorded on the run's row, so a crash anywhere is picked up
+by the sweep: a run left pending or running is executed again (the same blocks come out, and the
+calendar sync is idempotent), a report the planner did not take is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from pma_core.clock import Clock, utc_now
+from pma_core.contracts.scheduling import RunStatus, ScheduledTask, ScheduleResult
+from pma_core.contracts.tasks import PlannedBlock
+from pma_core.errors import ConflictError
+from scheduler_engine.domain.blocks import assign
+from scheduler_engine.domain.calendar_time import align_up, free_time
+from scheduler_engine.domain.changes import CalendarWatcher
+from scheduler_engine.domain.constraints import protected_windows
+from scheduler_engine.domain.intake import RunSpec
+from scheduler_engine.domain.models import ExistingBlock, Interval, Problem, Solution, StoredBlock
+from scheduler_engine.domain.outcomes import task_reports
+from scheduler_engine.domain.ports import (
+    BlockStore,
+    CalendarBackend,
+    PlanReporter,
+    ProfileStore,
+    RunRecord,
+    RunResult,
+    RunStore,
+)
+
+_log = logging.getLogger(__name__)
+Solve = Callable[[Problem], Solution]
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    window_days: int = 14
+    # A run still pending or running after this long was interrupted (a crash): the sweep runs it again.
+    stale_after: timedelta = timedelta(minutes=2)
+
+
+@dataclass
+class RunService:
+    runs: RunStore
+    blocks: BlockStore
+    profiles: ProfileStore
+    solve: Solve
+    calendar_for: Callable[[str], Awaitable[CalendarBackend | None]]
+    reporter: PlanReporter | None
+    spawn: Spawn
+    watcher: CalendarWatcher | None = None
+    tuning: Tuning = field(default_factory=Tuning)
+    clock: Clock = utc_now
+
+    async def submit(self, spec: RunSpec, *, key: str | None) -> tuple[RunRecord, bool]:
+        """Store the run and start it in the background; the same key returns the first run (a retried
+        hand-over), and the same key with another request is a 409."""
+        run, created = await self.runs.create(spec, key=key, input_hash=spec.input_hash())
+        if not created and run.input_hash != spec.input_hash():
+            raise ConflictError(
+                "this idempotency key was used for another request", details={"run_id": str(run.id)},
+                code="idempotency_key_reused",
+            )  # fmt: skip
+        if created:
+            self.spawn(self.execute(run.id))
+        return run, created
+
+    async def execute(self, run_id: UUID) -> None:
+        """Solve, keep the blocks, sync the calendar, report; a failure is the run's error, never raised."""
+        run = await self.runs.start(run_id)
+        if run is None:
+            return  # finished meanwhile (another worker, or a retry of a run that was done)
+        try:
+            result = await self._solve_and_keep(run)
+        except Exception as exc:
+            _log.exception("scheduler run %s failed", run_id)
+            await self.runs.fail(run_id, f"{type(exc).__name__}: {exc}")
+        else:
+            # The calendar first: a run that shows as finished is on the calendar (or says why not).
+            if not run.spec.dry_run:
+                await self._sync_calendar(run.spec.user_id, run_id)
+            await self.runs.finish(run_id, result)
+        await self.report(run_id)
+
+    async def _solve_and_keep(self, run: RunRecord) -> RunResult:
+        spec, now = run.spec, self.clock()
+        calendar = await self.calendar_for(spec.user_id)
+        if calendar is not None and self.watcher is not None and not spec.dry_run:
+            # What the user moved or deleted must be known before placing anything, or sync would undo it.
+            await self.watcher.pull(spec.user_id, calendar)
+        profile = await self.profiles.get(spec.user_id)
+        window = self._window(spec, now)
+        done = await (
+            self.blocks.done_minutes(spec.user_id, now) if spec.dry_run else self.blocks.settle_past(spec.user_id, now)
+        )
+        active = await self.blocks.active(spec.user_id, window)
+        task_ids = {task.id for task in spec.tasks}
+        restore = spec.restore_deleted and not spec.dry_run
+        deleted = await self.blocks.deleted_by_user(spec.user_id, list(task_ids), restore=restore)
+        mine = [block for block in active if block.task_id in task_ids]
+        freeze_until = now + timedelta(hours=profile.freeze_hours)
+        fixed = [_existing(b, fixed=True) for b in mine if b.pinned or b.start < freeze_until]
+        previous = [_existing(b, fixed=False) for b in mine if not (b.pinned or b.start < freeze_until)]
+        busy = [b.interval for b in active if b.task_id not in task_ids] + [Interval(b.start, b.end) for b in fixed]
+        if calendar is not None:
+            busy += await calendar.busy(spec.user_id, window, profile.busy_calendars)
+        free, days = free_time(profile, window, busy, now=now, protected_extra=protected_windows(spec.constraints))
+        problem = Problem(
+            now=now, window=window, tasks=spec.to_place(done, deleted), free=free, days=days,
+            buffer_minutes=profile.buffer_minutes, min_chunk_minutes=profile.min_chunk_minutes,
+            max_chunk_minutes=profile.max_chunk_minutes, fixed=tuple(fixed), previous=tuple(previous),
+        )  # fmt: skip
+        # CP-SAT holds the GIL only between its C++ calls: in a worker thread the event loop keeps serving.
+        solution = await asyncio.to_thread(self.solve, problem)
+        if not spec.dry_run:
+            titles = {task.id: task.title for task in spec.tasks}
+            await self.blocks.apply(run.id, spec, titles, assign(previous, list(solution.blocks)))
+        reports = task_reports(spec, solution, fixed, deleted)
+        status: RunStatus = "partial" if any(r.status == "unscheduled" for r in reports) else "succeeded"
+        return RunResult(status=status, window=window, solution=solution, tasks=reports)
+
+    def _window(self, spec: RunSpec, now: datetime) -> Interval:
+        start = align_up(max(spec.window_start or now, now))
+        return Interval(start, start + timedelta(days=spec.window_days or self.tuning.window_days))
+
+    async def _sync_calendar(self, user_id: str, run_id: UUID) -> None:
+        calendar = await self.calendar_for(user_id)
+        if calendar is None:
+            await self.runs.calendar_synced(run_id, error=None)  # the ICS feed is read from the blocks as they are
+            return
+        now = self.clock()
+        window = Interval(now, now + timedelta(days=90))
+        try:
+            if self.watcher is not None and await self.watcher.paused(user_id):
+                raise RuntimeError("calendar sync paused: Google's quota is spent; it resumes within the hour")
+            await calendar.sync(user_id, await self.blocks.calendar_view(user_id, window), window)
+        except Exception as exc:  # the blocks are kept; the next run or the sweep syncs again
+            _log.warning("calendar sync of run %s failed: %s", run_id, exc)
+            if self.watcher is not None:
+                await self.watcher.pause_if_quota(user_id, exc)
+            await self.runs.calendar_synced(run_id, error=f"{type(exc).__name__}: {exc}")
+            return
+        await self.runs.calendar_synced(run_id, error=None)
+
+    async def report(self, run_id: UUID) -> bool:
+        """Tell the planner how a finished run of a plan went; True once it took the report."""
+        run = await self.runs.get(None, run_id)
+        if run is None or run.spec.plan_id is None or run.spec.dry_run or self.reporter is None:
+            return False
+        if run.status not in ("succeeded", "partial", "failed") or run.finished_at is None:
+            return False
+        if await self.reporter.report(run.spec.plan_id, await self._result(run)):
+            await self.runs.reported(run_id)
+            return True
+        return False
+
+    async def _result(self, run: RunRecord) -> ScheduleResult:
+        assert run.finished_at is not None
+        by_task: dict[UUID, list[PlannedBlock]] = {}
+        for block in await self.blocks.for_run(run.id):
+            by_task.setdefault(block.task_id, []).append(
+                PlannedBlock(block_id=block.block_id, start=block.start, end=block.end)
+            )
+        tasks = [
+            ScheduledTask(
+                task_id=report.task_id,
+                status=report.status,
+                expected_finish=report.expected_finish,
+                reason=report.reason,
+                blocks=by_task.get(report.task_id, []),
+            )
+            for report in run.tasks
+        ]
+        return ScheduleResult(
+            user_id=run.spec.user_id, run_id=run.id, plan_revision=run.spec.plan_revision, status=run.status,
+            finished_at=run.finished_at, tasks=tasks,
+        )  # fmt: skip
+
+    async def sweep(self, limit: int = 20) -> tuple[int, int]:
+        """(runs executed again, reports delivered) this round."""
+        stale = self.clock() - self.tuning.stale_after
+        rerun = await self.runs.unfinished(older_than=stale, limit=limit)
+        for run_id in rerun:
+            await self.execute(run_id)
+        delivered = 0
+        for run_id in await self.runs.unreported(limit=limit):
+            delivered += await self.report(run_id)
+        return len(rerun), delivered
+
+
+def _existing(block: StoredBlock, *, fixed: bool) -> ExistingBlock:
+    return ExistingBlock(block_id=block.block_id, task_id=block.task_id, start=block.start, end=block.end, fixed=fixed)
