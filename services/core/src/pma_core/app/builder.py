@@ -6,11 +6,12 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypedDict, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from pma_core.app.handlers import register_error_handlers
 from pma_core.app.metrics import HttpMetrics
 from pma_core.app.middleware import EdgeMiddleware
+from pma_core.app.nul import reject_nul
 from pma_core.app.ops import router as ops_router
 from pma_core.app.readiness import ReadinessCheck
 from pma_core.app.schemas import ErrorRead
@@ -61,6 +62,7 @@ def build_app(
         description=description,
         lifespan=lifespan,
         responses=_ERROR_RESPONSES,
+        dependencies=[Depends(reject_nul)],
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics(settings.service_name)

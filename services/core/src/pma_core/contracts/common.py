@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
 
 # A tenant id: what every record is scoped by. Printable, no spaces, so it is safe in keys and logs.
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@+-]+$")]
@@ -29,3 +30,18 @@ def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
 
 
 Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
+
+
+_NUMBER = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
+
+
+def _iso_only(value: Any) -> Any:
+    """A moment arrives as an ISO 8601 string (or a datetime, from Python callers): a number, or a string of
+    digits, is refused instead of being read as seconds since 1970 (`expires_at: 0` is not "1970")."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("expected an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:00:00Z")
+    return value
+
+
+# Every moment a client sends: ISO 8601 with a time zone, nothing else.
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]

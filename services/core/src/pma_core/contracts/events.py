@@ -13,7 +13,6 @@ from uuid import UUID
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, ShortText, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, ShortText, UserId
 
 # The same pattern the events table checks, so a bad type is a 422 here and never a database error.
 EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]*$"
@@ -66,7 +65,7 @@ def _split_commas(value: Any) -> Any:
 
 
 EventPayload = Annotated[dict[str, Any], AfterValidator(_bounded_payload)]
-OccurredAt = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
+OccurredAt = Annotated[IsoDatetime, AfterValidator(_not_in_future)]
 EventTypes = Annotated[list[EventType], BeforeValidator(_split_commas), Field(min_length=1, max_length=50)]
 
 
@@ -132,8 +131,8 @@ class EventListQuery(_Strict):
 
     user_id: UserId
     types: EventTypes | None = Field(default=None, description="Only these event types (repeat or comma-separate).")
-    since: AwareDatetime | None = Field(default=None, description="Events that occurred at or after this moment.")
-    until: AwareDatetime | None = Field(default=None, description="Events that occurred before this moment.")
+    since: IsoDatetime | None = Field(default=None, description="Events that occurred at or after this moment.")
+    until: IsoDatetime | None = Field(default=None, description="Events that occurred before this moment.")
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
 
     @model_validator(mode="after")
@@ -154,8 +153,8 @@ class SimilarEventsRequest(_Strict):
     event_id: UUID | None = Field(default=None, description="An event of this user; it is left out of the hits.")
     text: QueryText | None = None
     event_types: EventTypes | None = None
-    occurred_after: AwareDatetime | None = Field(default=None, description="Inclusive lower bound.")
-    occurred_before: AwareDatetime | None = Field(default=None, description="Exclusive upper bound.")
+    occurred_after: IsoDatetime | None = Field(default=None, description="Inclusive lower bound.")
+    occurred_before: IsoDatetime | None = Field(default=None, description="Exclusive upper bound.")
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
 
     @model_validator(mode="after")

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, Metadata, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, Metadata, UserId
 from pma_core.contracts.tasks import MAX_ESTIMATE_MINUTES
 
 RunKind = Literal["task", "agent", "coding", "other"]
@@ -31,7 +31,7 @@ def _not_future(value: datetime) -> datetime:
     return value
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_not_future)]
+Moment = Annotated[IsoDatetime, AfterValidator(_not_future)]
 
 
 class _Strict(BaseModel):

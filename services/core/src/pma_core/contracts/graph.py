@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import Metadata, UserId
+from pma_core.contracts.common import IsoDatetime, Metadata, UserId
 
 # The relation pattern the graph_edges table checks; node types follow it too, so they read alike.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -63,10 +63,10 @@ class NodeRef(_Strict):
 
 
 class _Validity(_Strict):
-    valid_from: AwareDatetime | None = Field(
+    valid_from: IsoDatetime | None = Field(
         default=None, description="Valid since (default: when first stored; omitted on update: kept)."
     )
-    valid_to: AwareDatetime | None = Field(
+    valid_to: IsoDatetime | None = Field(
         default=None, description="Valid until (exclusive); omitted = open-ended. Past = expired."
     )
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-from pma_core.contracts.common import IdempotencyKey, Metadata, ShortText, UserId
+from pma_core.contracts.common import IdempotencyKey, IsoDatetime, Metadata, ShortText, UserId
 
 MemoryKind = Literal["fact", "preference", "decision", "observation", "reflection", "goal", "instruction", "summary"]
 MemoryStatus = Literal["active", "superseded", "expired"]
@@ -42,7 +42,7 @@ class MemoryItem(_Strict):
     source: ShortText = ""
     metadata: Metadata = Field(default_factory=dict)
     importance: float = Field(default=0.5, ge=0, le=1)
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDatetime | None = None
     idempotency_key: IdempotencyKey | None = Field(
         default=None, description="A retried call with the same key returns the first result, never a copy."
     )
@@ -66,7 +66,7 @@ class MemoryUpdate(_Strict):
     kind: MemoryKind | None = None
     metadata: Metadata | None = None
     importance: float | None = Field(default=None, ge=0, le=1)
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDatetime | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> MemoryUpdate:
@@ -119,8 +119,8 @@ class RecallFilters(_Strict):
     metadata: dict[str, str | int | bool] | None = Field(
         default=None, description="Exact matches on top-level metadata keys."
     )
-    created_after: AwareDatetime | None = None
-    created_before: AwareDatetime | None = None
+    created_after: IsoDatetime | None = None
+    created_before: IsoDatetime | None = None
     include_superseded: bool = False
     include_expired: bool = False
 

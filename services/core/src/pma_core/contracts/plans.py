@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, Metadata, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, Metadata, UserId
 from pma_core.contracts.library import Sop, SopRef
 from pma_core.contracts.tasks import TaskRead
 
@@ -44,7 +44,7 @@ def _due_not_past(value: datetime) -> datetime:
 Intent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INTENT_CHARS)]
 Context = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_CONTEXT_CHARS)]
 Feedback = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_FEEDBACK_CHARS)]
-DueAt = Annotated[AwareDatetime, AfterValidator(_due_not_past)]
+DueAt = Annotated[IsoDatetime, AfterValidator(_due_not_past)]
 
 
 class _Strict(BaseModel):

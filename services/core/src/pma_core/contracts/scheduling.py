@@ -11,9 +11,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import IdempotencyKey, UserId
+from pma_core.contracts.common import IdempotencyKey, IsoDatetime, UserId
 from pma_core.contracts.tasks import MAX_TASKS, Priority, TaskSchedule
 
 
@@ -125,8 +125,8 @@ class RunTask(_Strict):
     title: str = Field(min_length=1, max_length=200)
     estimate_minutes: int = Field(gt=0, le=2_400)
     priority: Priority = "normal"
-    earliest_start: AwareDatetime | None = None
-    deadline: AwareDatetime | None = None
+    earliest_start: IsoDatetime | None = None
+    deadline: IsoDatetime | None = None
     hard_deadline: bool = False
     depends_on: list[UUID] = Field(default_factory=list, max_length=MAX_RUN_TASKS)
     splittable: bool = False
@@ -140,7 +140,7 @@ class RunCreate(_Strict):
     plan_id: UUID | None = None
     tasks: list[RunTask] | None = Field(default=None, min_length=1, max_length=MAX_RUN_TASKS)
     dry_run: bool = False
-    window_start: AwareDatetime | None = Field(default=None, description="Default: now.")
+    window_start: IsoDatetime | None = Field(default=None, description="Default: now.")
     window_days: int = Field(default=14, ge=1, le=MAX_WINDOW_DAYS)
     constraints: dict[str, Any] = Field(default_factory=dict)
     restore_deleted: bool = Field(
@@ -227,5 +227,5 @@ class ScheduleResult(BaseModel):
     run_id: UUID
     plan_revision: int | None
     status: RunStatus
-    finished_at: AwareDatetime = Field(description="A report of an older run than the one recorded is ignored.")
+    finished_at: IsoDatetime = Field(description="A report of an older run than the one recorded is ignored.")
     tasks: list[ScheduledTask]

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import Metadata, ShortText, UserId
+from pma_core.contracts.common import IsoDatetime, Metadata, ShortText, UserId
 
 # One working week: a longer task is a project, and should be split into tasks.
 MAX_ESTIMATE_MINUTES = 2_400
@@ -36,8 +36,8 @@ class _Strict(BaseModel):
 
 class _Window(_Strict):
     estimate_minutes: Estimate
-    earliest_start: AwareDatetime | None = Field(default=None, description="Not to be started before this.")
-    deadline: AwareDatetime | None = Field(default=None, description="To be finished by this.")
+    earliest_start: IsoDatetime | None = Field(default=None, description="Not to be started before this.")
+    deadline: IsoDatetime | None = Field(default=None, description="To be finished by this.")
     splittable: bool = Field(default=False, description="May be scheduled in several chunks.")
     min_chunk_minutes: int | None = Field(
         default=None, gt=0, le=MAX_ESTIMATE_MINUTES, description="Smallest chunk when splittable."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from planner_engine.deps import ExecutionsDep, TasksDep
 from planner_engine.domain.estimates import build_profile
 from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_header_key
+from pma_core.contracts.common import IsoDatetime
 from pma_core.contracts.executions import (
     MAX_LIMIT,
     EstimateAccuracy,
@@ -79,8 +79,8 @@ async def list_executions(
     executions: ExecutionsDep,
     task_id: UUID | None = None,
     plan_id: UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ExecutionListRead:
     runs = await executions.list_runs(user_id, task_id=task_id, plan_id=plan_id, since=since, until=until, limit=limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from pma_core.app.params import UserQuery
 from pma_core.clock import utc_now
-from pma_core.contracts.common import UserId
+from pma_core.contracts.common import IsoDatetime, UserId
 from pma_core.contracts.scheduling import ChangeListRead, ChangeRead
 from pma_core.errors import NotFoundError
 from scheduler_engine.adapters.ics import render_feed
@@ -62,7 +62,7 @@ async def ics_feed(
 async def list_changes(
     user_id: UserQuery,
     blocks: BlocksDep,
-    since: Annotated[datetime | None, Query(description="Changes detected at or after this moment.")] = None,
+    since: Annotated[IsoDatetime | None, Query(description="Changes detected at or after this moment.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ChangeListRead:
     """Oldest first, for the Calendar -> Coda workflow: page on with `since` = the last `detected_at`."""
