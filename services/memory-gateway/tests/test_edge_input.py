@@ -50,3 +50,11 @@ async def test_a_number_is_not_a_datetime(http: httpx.AsyncClient, moment: objec
         "/v1/recall", json={"user_id": "alice", "query": "x", "filters": {"created_after": moment}}
     )
     assert recall.status_code == 422
+
+
+async def test_importance_comes_back_as_it_was_sent(http: httpx.AsyncClient) -> None:
+    created = await http.post("/v1/remember", json={"user_id": "alice", "text": "Likes tea", "importance": 0.8})
+    assert created.json()["memory"]["importance"] == 0.8
+    memory_id = created.json()["memory"]["id"]
+    read = await http.get(f"/v1/memories/{memory_id}", params={"user_id": "alice"})
+    assert read.json()["importance"] == 0.8

@@ -39,7 +39,10 @@ _SCOPED_COLUMNS = ", ".join(f"m.{name}" for name in _FIELDS[1:]) + ", tsvector_t
 
 
 def _row(record: asyncpg.Record) -> MemoryRow:
-    return MemoryRow(**{name: record[name] for name in _FIELDS})
+    fields = {name: record[name] for name in _FIELDS}
+    # `importance` is a real (float4): 0.8 comes back as 0.800000011920929; six digits round-trip what was sent.
+    fields["importance"] = round(fields["importance"], 6)
+    return MemoryRow(**fields)
 
 
 def _scoped(record: asyncpg.Record) -> ScopedRow:

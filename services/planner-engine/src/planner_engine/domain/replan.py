@@ -57,16 +57,27 @@ def find_task(tasks: list[TaskSpec], ref: str, directive: str) -> TaskSpec:
     return found[0]
 
 
-def _add(tasks: list[TaskSpec], match: re.Match[str]) -> list[TaskSpec]:
-    used = {task.key for task in tasks}
+def _add(tasks: list[TaskSpec], match: re.Match[str], retired: set[str]) -> list[TaskSpec]:
+    # Never a key the plan had before, removed ones included: the key keeps the task's id, and executions
+    # and calendar blocks point at ids, so a new task must not inherit a removed task's.
+    used = {task.key for task in tasks} | retired
     index = len(tasks) + 1
     while f"t{index}" in used:
         index += 1
     minutes = _minutes(match.group(2), match.group(3), match.group(0)) if match.group(2) else NEW_TASK_MINUTES
     after = [tasks[-1].key] if tasks else []
+    # It comes last, so it is due when the plan's work is: the latest deadline of the others, if any.
+    deadline = max((task.deadline for task in tasks if task.deadline), default=None)
     new = TaskSpec.model_validate(
-        {"key": f"t{index}", "title": match.group(1), "depends_on": after, **sized_fields(minutes)}
+        {
+            "key": f"t{index}",
+            "title": match.group(1),
+            "depends_on": after,
+            "deadline": deadline,
+            **sized_fields(minutes),
+        }
     )
+    retired.add(new.key)
     return [*tasks, new]
 
 
@@ -84,9 +95,9 @@ def _replace(tasks: list[TaskSpec], target: TaskSpec, **changes: object) -> list
     return [task.model_copy(update=changes) if task.key == target.key else task for task in tasks]
 
 
-def _apply(tasks: list[TaskSpec], directive: str) -> list[TaskSpec]:
+def _apply(tasks: list[TaskSpec], directive: str, retired: set[str]) -> list[TaskSpec]:
     handlers: list[tuple[re.Pattern[str], Callable[[re.Match[str]], list[TaskSpec]]]] = [
-        (_ADD, lambda m: _add(tasks, m)),
+        (_ADD, lambda m: _add(tasks, m, retired)),
         (_REMOVE, lambda m: _remove(tasks, find_task(tasks, m.group(1), directive))),
         (
             _PRIORITY,
@@ -119,8 +130,9 @@ def replan_offline(draft: PlanDraft, feedback: str) -> PlanDraft:
     """The draft with each directive applied in order."""
     directives = [part.strip().rstrip(".") for part in re.split(r"[;\n]", feedback) if part.strip()]
     tasks = list(draft.tasks)
+    retired = {task.key for task in tasks}
     for directive in directives:
-        tasks = _apply(tasks, directive)
+        tasks = _apply(tasks, directive, retired)
     if not tasks:
         raise _problem("the feedback removes every task; cancel the plan instead", feedback[:200])
     return PlanDraft(sop=draft.sop, tasks=tasks)
