@@ -26,3 +26,10 @@ async def test_bad_strings_and_numeric_datetimes_are_422(
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"][0]["field"] == field
     assert (await planner.list_plans("u")).plans == []
+
+
+async def test_a_version_beyond_the_columns_range_is_422(planner: PlannerEngineClient) -> None:
+    async with httpx.AsyncClient(base_url=planner.base_url) as http:
+        response = await http.post(f"/v1/prompt-templates/planner.plan/versions/{2**31}/activate")
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "path.version"

@@ -23,6 +23,8 @@ from pma_core.contracts.library import (
 
 router = APIRouter(prefix="/v1", tags=["sops", "prompt templates"])
 TemplateName = Annotated[str, Path(min_length=1, max_length=100, pattern=NAME_PATTERN)]
+# The column is an integer: a larger number is a 422, not a 500 from Postgres.
+TemplateVersion = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/sops", response_model=SopRead, status_code=status.HTTP_201_CREATED, summary="create an SOP")
@@ -89,6 +91,8 @@ async def add_template_version(
     response_model=PromptTemplateRead,
     summary="make a version the one in use",
 )
-async def activate_template(name: TemplateName, version: int, templates: TemplatesDep) -> PromptTemplateRead:
+async def activate_template(
+    name: TemplateName, version: TemplateVersion, templates: TemplatesDep
+) -> PromptTemplateRead:
     """Roll forward or back to any stored version."""
     return await templates.activate(name, version)
