@@ -34,6 +34,7 @@ from pma_core.contracts.memory import MAX_MEMORY_CHARS
 from pma_core.errors import NotFoundError
 
 _log = logging.getLogger(__name__)
+NUL = "\x00"
 # One append moves at most this many chunks, so a backlog left by a long long-term-memory outage drains
 # over a few appends instead of making one request slow.
 MAX_CHUNKS_PER_APPEND = 5
@@ -157,7 +158,8 @@ class SessionService:
         text = await self.summariser.summarise(session_id, chunk, max_chars=MAX_MEMORY_CHARS)
         memory = NewMemory(
             kind="summary",
-            text=clip(text, MAX_MEMORY_CHARS),
+            # A turn stored before NUL was refused at the edge must not make its chunk unstorable forever.
+            text=clip(text.replace(NUL, ""), MAX_MEMORY_CHARS),
             source=f"session:{session_id}",
             metadata={"session_id": session_id, "first_seq": first, "last_seq": last, "turns": len(chunk)},
             idempotency_key=summary_idempotency_key(session_id, epoch, first, last),
