@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from pma_core.clients import PlannerEngineClient
+from pma_core.contracts.plans import PlanCreate
 
 
 @pytest.mark.parametrize(
@@ -33,3 +34,9 @@ async def test_a_version_beyond_the_columns_range_is_422(planner: PlannerEngineC
         response = await http.post(f"/v1/prompt-templates/planner.plan/versions/{2**31}/activate")
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "path.version"
+
+
+async def test_a_due_date_already_past_is_said_in_the_warnings(planner: PlannerEngineClient) -> None:
+    plan = await planner.create_plan(PlanCreate(user_id="u", intent="File the 2019 taxes by 1 March 2020"))
+    assert plan.due_at is None
+    assert any("already past" in warning for warning in plan.warnings)

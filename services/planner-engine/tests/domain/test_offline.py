@@ -19,7 +19,7 @@ from planner_engine.domain.offline import (
     sized_fields,
     split_intent,
 )
-from planner_engine.domain.playbooks import GENERIC, pick_playbook
+from planner_engine.domain.playbooks import GENERIC, choose_playbook, pick_playbook
 from pma_core.contracts.tasks import TaskSpec
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -155,3 +155,56 @@ def test_slug_names_a_saved_sop() -> None:
     assert slug("!!!") == "sop"
     assert len(slug("word " * 40)) <= 60
     assert not slug("word " * 40).endswith("-")
+
+
+@pytest.mark.parametrize(
+    ("verb", "goal", "expected"),
+    [
+        ("hire", "a senior backend engineer", "hire"),
+        ("migrate", "the CRM", "migrate"),
+        ("onboard", "Acme", "onboard"),
+        ("prepare", "the board meeting", "meeting"),
+        ("prepare", "my talk for PyCon", "meeting"),
+        ("plan", "a trip to Japan", "trip"),
+        ("set", "a weekly review routine", "routine"),
+        ("automate", "the monthly invoicing", "build"),
+        ("plan", "the holiday party", "organise"),
+        ("fix", "the weekly report job", "fix"),
+        ("tidy", "the garage", "generic"),
+    ],
+)
+def test_the_goal_or_the_verb_picks_the_playbook(verb: str, goal: str, expected: str) -> None:
+    assert choose_playbook(verb, goal).name == expected
+
+
+def test_deliverables_are_sized_by_kind_and_scaled_by_history() -> None:
+    intent = "Launch the course with a landing page, three videos and a quick FAQ"
+    plain = plan_from_intent(given(intent))
+    assert [(t.title, t.estimate_minutes) for t in plain.tasks][1:4] == [
+        ("Build the landing page", 180),
+        ("Record three videos", 325),  # 180 x 3 x 0.6
+        ("Write the quick FAQ", 60),  # a quick one: half of 120
+    ]
+    history = EstimateProfile(runs=9, ratio=1.5, by_tag={"coding": 2.0})
+    scaled = plan_from_intent(PlanningInput(intent, "", None, NOW, history))
+    assert [t.estimate_minutes for t in scaled.tasks][1:4] == [270, 485, 90]
+    stripe = plan_from_intent(PlanningInput("Build the shop with a Stripe integration", "", None, NOW, history))
+    assert [(t.title, t.estimate_minutes) for t in stripe.tasks][1] == ("Set up the Stripe integration", 600)
+
+
+def test_titles_stay_short_and_qualifiers_go_to_the_description() -> None:
+    draft = plan_from_intent(
+        given("Define the onboarding programme for the forty new sales engineers joining the EMEA team in spring")
+    )
+    assert all(len(t.title) <= 70 for t in draft.tasks)
+    assert not any("forty" in t.title for t in draft.tasks)
+    assert all("for the forty new sales engineers" in t.description for t in draft.tasks)
+
+
+@pytest.mark.parametrize(
+    "intent", ["Make {obj} with {verb}, and {}", "- {verb}\n- :", "in : 2,400 fix and - launch -", "x" * 2000, "and"]
+)
+def test_odd_intents_still_give_a_valid_plan(intent: str) -> None:
+    draft = plan_from_intent(given(intent))
+    assert draft.tasks
+    assert all(0 < len(t.title) <= 200 for t in draft.tasks)

@@ -7,7 +7,8 @@ memory-down warning and idempotent creation.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -155,10 +156,11 @@ async def test_an_unknown_verb_gets_the_generic_playbook(planner: PlannerEngineC
 
     assert result.sop.summary == "generic playbook"
     assert [t.title for t in result.tasks] == [
-        "Clarify the outcome of the garage",
+        # The work itself is named with the intent's own verb (it was "Do the work: the garage").
+        "Clarify what done means for the garage",
         "Gather what the garage needs",
-        "Do the work: the garage",
-        "Review and deliver the garage",
+        "Tidy the garage",
+        "Check the garage is done and hand it over",
     ]
     assert [t.estimate_minutes for t in result.tasks] == GENERIC_MINUTES
     assert_chained(result)
@@ -278,3 +280,38 @@ async def test_a_repeated_idempotency_key_returns_the_first_plan(planner: Planne
     assert mismatch.json()["error"]["details"][0]["type"] == "key_mismatch"
     plans = (await planner.list_plans(USER)).plans
     assert sorted(str(p.id) for p in plans) == sorted([first.json()["id"], by_header.json()["id"]])
+
+
+async def test_named_deliverables_become_tasks_with_short_titles_and_the_due_date(
+    planner: PlannerEngineClient,
+) -> None:
+    intent = (
+        "Launch a paid newsletter tier for our 2,400 subscribers by the end of January, with a pricing page,"
+        " a welcome email sequence and a Stripe integration"
+    )
+    result = await plan(planner, intent, constraints={"timezone": "Europe/Berlin"})
+
+    berlin = ZoneInfo("Europe/Berlin")
+    today = datetime.now(berlin).date()
+    year = today.year if today < date(today.year, 1, 31) else today.year + 1
+    due = datetime(year, 1, 31, 17, tzinfo=berlin)
+    assert result.due_at == due
+    assert f"due date read from the intent: {due.isoformat()}" in result.warnings[0]
+    assert [t.title for t in result.tasks] == [
+        "Define goal, audience and success measure for the paid newsletter tier",
+        "Build the pricing page",
+        "Write the welcome email sequence",
+        "Set up the Stripe integration",
+        "Review and test the paid newsletter tier",
+        "Launch the paid newsletter tier",
+        "Follow up on the paid newsletter tier and record results",
+    ]
+    assert all(len(t.title) <= 70 and "2,400" not in t.title for t in result.tasks)
+    assert all("for our 2,400 subscribers" in t.description for t in result.tasks)
+    ids = [t.id for t in result.tasks]
+    # The three deliverables follow the goal; the review waits for all three; launch and follow-up after it.
+    assert [t.depends_on for t in result.tasks] == [
+        [], [ids[0]], [ids[0]], [ids[0]], [ids[1], ids[2], ids[3]], [ids[4]], [ids[5]]
+    ]  # fmt: skip
+    assert [t.estimate_minutes for t in result.tasks] == [30, 180, 180, 300, 45, 30, 30]
+    assert result.tasks[-1].deadline == result.due_at

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from planner_engine.domain.drafts import PlanDraft, clamp_deadlines
-from planner_engine.domain.due import due_from_intent
+from planner_engine.domain.due import read_due
 from planner_engine.domain.estimates import EstimateProfile, build_profile
 from planner_engine.domain.lifecycle import ensure_replannable
 from planner_engine.domain.matching import SopMatch, best_match
@@ -112,9 +112,11 @@ class Planner:
         """The request with the due date its intent names ("by Friday") when it gives none, and a note."""
         if request.due_at is not None:
             return request, []
-        due = due_from_intent(request.intent, now=self.clock(), constraints=request.constraints)
+        reading = read_due(request.intent, now=self.clock(), constraints=request.constraints)
+        due = reading.due
         if due is None:
-            return request, []
+            # A date that cannot be meant in the future ("by 1 March 2020") is said, not silently dropped.
+            return request, [reading.warning] if reading.warning else []
         note = f"due date read from the intent: {due.isoformat()} (send due_at to set it exactly)"
         return request.model_copy(update={"due_at": due}), [note]
 
