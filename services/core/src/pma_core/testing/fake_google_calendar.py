@@ -38,7 +38,6 @@ import itertools
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 from collections import Counter
@@ -50,11 +49,12 @@ from typing import Any, Literal
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pma_core.testing.threaded_server import ThreadedServer
 
 Json = dict[str, Any]
 Method = Literal["insert", "get", "patch", "update", "delete", "list", "token"]
@@ -777,42 +777,20 @@ class FakeGoogleCalendar:
         self._faults: list[_FaultRule] = []
         self._calls: Counter[str] = Counter()
         self._recorded: list[RecordedCall] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._http: ThreadedServer | None = None
 
     # lifecycle
 
     def start(self) -> FakeGoogleCalendar:
         """Bind a free loopback port and serve from a daemon thread; returns once it accepts calls."""
-        # IPPROTO_TCP so that asyncio sets TCP_NODELAY (see fake_openai: else ~40 ms per kept-alive reply).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
-            _ExposeTransport(_build_app(self)), log_config=None, log_level="warning", access_log=False,
-            lifespan="off", ws="none", http="h11", loop="asyncio",
-        )  # fmt: skip
-        self._server, self._socket = uvicorn.Server(config), sock
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-google-calendar", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake Google Calendar server did not start")
-            time.sleep(0.005)
+        self._http = ThreadedServer(_ExposeTransport(_build_app(self)), name="fake-google-calendar")
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        if self._http is not None:
+            self._http.stop()
+        self._http = None
 
     def __enter__(self) -> FakeGoogleCalendar:
         return self.start()
@@ -837,10 +815,9 @@ class FakeGoogleCalendar:
 
     @property
     def root_url(self) -> str:
-        if self._socket is None:
+        if self._http is None:
             raise RuntimeError("the fake Google Calendar server is not running")
-        port: int = self._socket.getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{self._http.port}"
 
     @property
     def url(self) -> str:

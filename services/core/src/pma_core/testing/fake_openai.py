@@ -15,7 +15,6 @@ import base64
 import contextlib
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -23,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
@@ -31,6 +29,7 @@ from pydantic import SecretStr
 from pma_core.embedders.hashing import HashingEmbedder
 from pma_core.settings import EmbeddingSettings, LangfuseSettings, LLMSettings
 from pma_core.testing import fake_openai_wire as wire
+from pma_core.testing.threaded_server import ThreadedServer
 
 Endpoint = Literal["chat", "embeddings", "ingestion"]
 _PATHS: dict[Endpoint, str] = {
@@ -94,48 +93,25 @@ class FakeOpenAIServer:
         self._embedders: dict[int, HashingEmbedder] = {}
         # Bumped by `reset()`: a delayed answer from before a reset must not leak into the next test.
         self._epoch = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._http: ThreadedServer | None = None
         # Set (from the server's loop) on `stop()` to cut scripted delays short.
         self._stop_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> FakeOpenAIServer:
         """Bind a free loopback port and serve from a daemon thread; returns once it accepts calls."""
-        # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets whose protocol
-        # says TCP, and with it on, each reply on a kept-alive connection waits ~40 ms for a delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
-            _build_app(self), log_config=None, log_level="warning", access_log=False,
-            lifespan="off", ws="none", http="h11", loop="asyncio",
-        )  # fmt: skip
-        self._server, self._socket = uvicorn.Server(config), sock
         self._stop_event = self._loop = None
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-openai", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake OpenAI server did not start")
-            time.sleep(0.005)
+        self._http = ThreadedServer(_build_app(self), name="fake-openai")
+        self._http.start()
         return self
 
     def stop(self) -> None:
         """Stop serving; a scripted delay in progress is cut short."""
         if self._loop is not None and self._stop_event is not None:
             self._loop.call_soon_threadsafe(self._stop_event.set)
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        if self._http is not None:
+            self._http.stop()
+        self._http = None
 
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()
@@ -158,10 +134,9 @@ class FakeOpenAIServer:
     @property
     def port(self) -> int:
         """The loopback port the server listens on."""
-        if self._socket is None:
+        if self._http is None:
             raise RuntimeError("the fake OpenAI server is not running")
-        port: int = self._socket.getsockname()[1]
-        return port
+        return self._http.port
 
     @property
     def root_url(self) -> str:
