@@ -26,18 +26,9 @@ class PlannerGateway:
             if exc.status_code == 404:
                 raise NotFoundError(f"plan {plan_id} not found", details={"plan_id": str(plan_id)}) from exc
             raise
+        fields = set(RunTask.model_fields) - {"hard_deadline"}
         tasks = [
-            RunTask(
-                id=task.id,
-                title=task.title,
-                estimate_minutes=task.estimate_minutes,
-                priority=task.priority,
-                earliest_start=task.earliest_start,
-                deadline=task.deadline,
-                depends_on=task.depends_on,
-                splittable=task.splittable,
-                min_chunk_minutes=task.min_chunk_minutes,
-            )
+            RunTask.model_validate(task.model_dump(include=fields))
             for task in plan.tasks
             if task.status in OPEN_STATUSES
         ]

@@ -89,11 +89,7 @@ def from_run_request(request: RunCreate, tasks: list[RunTask], plan_revision: in
 
 
 def _run_task(task: SchedulableTask) -> RunTask:
-    return RunTask(
-        id=task.id, title=task.title, estimate_minutes=task.estimate_minutes, priority=task.priority,
-        earliest_start=task.earliest_start, deadline=task.deadline, depends_on=task.depends_on,
-        splittable=task.splittable, min_chunk_minutes=task.min_chunk_minutes,
-    )  # fmt: skip
+    return RunTask.model_validate(task.model_dump(include=set(RunTask.model_fields) - {"hard_deadline"}))
 
 
 def checked(spec: RunSpec) -> RunSpec:
