@@ -259,3 +259,94 @@ def test_placed_blocks_are_sorted_and_on_the_grid() -> None:
     starts = [b.start for b in solution.blocks]
     assert starts == sorted(starts)
     assert all(isinstance(b, PlacedBlock) and b.start.minute % 15 == 0 for b in solution.blocks)
+
+
+def test_the_buffer_reaches_across_a_meeting_shorter_than_it() -> None:
+    # 09:00-10:00 ends at the meeting; the next block may not start at 10:15, 15 minutes after it.
+    p = problem([task(1, 60), task(2, 60)], busy=(Interval(at(10), at(10, 15)),), buffer_minutes=30)
+    solution = greedy(p)
+    assert blocks_of(solution, 1) == [(at(9), at(10))]
+    assert blocks_of(solution, 2) == [(at(10, 30), at(11, 30))]
+    assert violations(p, solution.blocks) == []
+
+
+def test_a_dependency_is_due_when_its_dependent_is() -> None:
+    tasks = [
+        task(1, 60, priority="low"),  # no deadline of its own: task 2 makes it due by 10:00
+        task(2, 60, deadline=at(11, 15), depends_on=(UUID(int=1),)),
+        task(3, 180, deadline=at(17, day=1)),  # due later than task 2, though earlier than task 1 by itself
+    ]
+    solution = greedy(problem(tasks, days=2, buffer_minutes=15))
+    assert blocks_of(solution, 1) == [(at(9), at(10))]
+    assert blocks_of(solution, 2) == [(at(10, 15), at(11, 15))]
+    assert outcome(solution, 2).status != "late"
+    assert blocks_of(solution, 3) == [(at(13), at(16))]
+
+
+def test_tasks_without_a_deadline_go_by_weight_per_minute() -> None:
+    # The least weighted finish time: a low quarter hour (1 slot per unit of weight) before 90 high
+    # minutes (6 slots, weight 4: 1.5), before a normal hour (4 slots, weight 2: 2).
+    tasks = [task(1, 90, priority="high"), task(2, 15, priority="low"), task(3, 60, priority="normal")]
+    solution = greedy(problem(tasks))
+    assert blocks_of(solution, 2) == [(at(9), at(9, 15))]
+    assert blocks_of(solution, 1) == [(at(9, 15), at(10, 45))]
+    assert blocks_of(solution, 3) == [(at(10, 45), at(11, 45))]
+
+
+def full_monday(deadline_kind: str) -> tuple[Problem, Problem]:
+    """Monday full of low tasks without a deadline around task 1 (due Monday 17:00) at 14:00; then a
+    meeting lands on task 1's hour. Returns the problem before and the replan (previous blocks, no fix)."""
+    hard = deadline_kind == "hard"
+    tasks = [task(1, 60, priority="high", deadline=at(17), hard_deadline=hard)]
+    tasks += [task(n, 60, priority="low") for n in range(2, 8)]
+    before = problem(tasks, days=2)
+    hours = {1: 14, 2: 9, 3: 10, 4: 11, 5: 13, 6: 15, 7: 16}
+    previous = tuple(ExistingBlock(UUID(int=100 + n), UUID(int=n), at(hours[n]), at(hours[n] + 1)) for n in range(1, 8))
+    after = problem(tasks, days=2, busy=(Interval(at(14), at(15)),), previous=previous)
+    return before, after
+
+
+def test_keep_previous_moves_one_kept_block_for_a_hard_deadline_a_meeting_displaced() -> None:
+    # Kept blocks fill Monday: without the repair task 1 would be left out; now one low block moves.
+    _, after = full_monday("hard")
+    kept = greedy(after, keep_previous=True)
+    assert violations(after, kept.blocks) == []
+    assert outcome(kept, 1).unscheduled_reason is None
+    assert blocks_of(kept, 1)[0][1] <= at(17)
+    assert kept.moved == 2  # task 1's block and one low block, to Tuesday
+    tuesday = [n for n in range(2, 8) if blocks_of(kept, n)[0][0].date() == at(0, day=1).date()]
+    assert len(tuesday) == 1
+    assert greedy(after).moved > kept.moved
+
+
+def test_keep_previous_moves_one_kept_block_rather_than_make_a_task_late() -> None:
+    _, after = full_monday("soft")
+    kept = greedy(after, keep_previous=True)
+    assert violations(after, kept.blocks) == []
+    assert outcome(kept, 1).status != "late"
+    assert kept.moved == 2
+    assert all(outcome(kept, n).unscheduled_reason is None for n in range(1, 8))
+
+
+def test_a_repair_passes_the_lateness_on_to_where_there_is_slack() -> None:
+    # Monday is full of work due Monday: task 1 (due 17:00), displaced by the meeting, takes the hour of
+    # task 2 (due Tuesday 10:00), which takes the Tuesday 09:00 of task 3 (no deadline), which goes later:
+    # nobody is late, three blocks moved.
+    tasks = [
+        task(1, 60, priority="high", deadline=at(17)),
+        task(2, 60, priority="low", deadline=at(10, day=1)),
+        task(3, 60, priority="low"),
+        *(task(n, 60, priority="urgent", deadline=at(17)) for n in range(4, 9)),
+    ]
+    hours = {1: (14, 0), 2: (9, 0), 3: (9, 1), 4: (10, 0), 5: (11, 0), 6: (13, 0), 7: (15, 0), 8: (16, 0)}
+    previous = tuple(
+        ExistingBlock(UUID(int=100 + n), UUID(int=n), at(hour, day=day), at(hour + 1, day=day))
+        for n, (hour, day) in hours.items()
+    )
+    after = problem(tasks, days=2, busy=(Interval(at(14), at(15)),), previous=previous)
+    kept = greedy(after, keep_previous=True)
+    assert violations(after, kept.blocks) == []
+    assert [n for n in range(1, 9) if outcome(kept, n).status == "late"] == []
+    assert blocks_of(kept, 1) == [(at(9), at(10))]
+    assert blocks_of(kept, 2) == [(at(9, day=1), at(10, day=1))]
+    assert kept.moved == 3

@@ -1,17 +1,22 @@
 """A Problem on the slot grid, what a schedule of it costs, and what a schedule may not do.
 
 The greedy placer and the CP-SAT model both read the Problem through `on_grid`, are scored by
-`objective_of` and checked by `violations`, so the two answers are comparable slot for slot.
+`levels_of` / `objective_key` and checked by `violations`, so the two answers are comparable slot for slot.
 
-The objective, in weighted slots (w = PRIORITY_WEIGHT of the task's priority, slots of 15 minutes
-counted from the window's start):
-- each scheduled task: EARLINESS_WEIGHT * w * its finish slot (the end of its last block; for a single
-  block that is its start plus a constant, and for a split task it also keeps the last chunk from
-  drifting), so higher priorities go first;
-- each soft deadline: TARDINESS_WEIGHT * w * slots finished after it;
-- each unscheduled task: w * its slots * `unscheduled_slot_cost` (more than any task's own earliness and
-  tardiness can be, so a task is dropped only when it cannot fit);
-- each previous (non-fixed) block whose task has no block starting where it started: `move_penalty`.
+The cost is lexicographic: five levels, each worth more than everything below it can ever add up to
+(w = PRIORITY_WEIGHT of the task's priority, slots of 15 minutes counted from the window's start):
+1. unscheduled: w * slots of each task left out, so a task is dropped only when it cannot fit;
+2. late: how many tasks finish after their soft deadline;
+3. tardiness: w * slots each of them finishes after it;
+4. moves: `move_penalty` for each previous (non-fixed) block whose task has no block starting where it
+   started (0 ignores moves): moving a block is better than any lateness, and kept blocks beat earliness;
+5. earliness: w * each scheduled task's finish slot (the end of its last block), so higher priorities go
+   first and a split task's last chunk does not drift.
+`Weights` turns the first four into one integer, the primary cost, and adds the fifth below it for the
+objective key, `primary * (most earliness + 1) + earliness` (an exact Python int; a Solution reports it
+as a float). The weights follow from the problem's own bounds (its horizon, tasks and previous blocks),
+so no amount of a lower level can pay for one unit of a higher one. CP-SAT minimises the primary cost,
+then earliness (solver.py); at the benchmark's 400 tasks over 16 weeks the primary cost stays below 10^15.
 """
 
 from __future__ import annotations
@@ -36,11 +41,9 @@ from scheduler_engine.domain.models import (
     TaskToPlace,
 )
 
-EARLINESS_WEIGHT = 1
-TARDINESS_WEIGHT = 10
-# One move costs as much as finishing a normal-priority task (w = 2) 150 slots (37.5 h) later, or making
-# it 15 slots (3.75 h) later past its deadline: blocks stay put unless moving them clearly pays.
-MOVE_PENALTY = 300
+# What one moved block costs within its level (0: replan from scratch). Any positive value gives the same
+# order: moves are a level of their own, below every lateness and above earliness.
+MOVE_PENALTY = 1
 
 Span = tuple[int, int]  # [start, end) in slots
 SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
@@ -201,30 +204,108 @@ def _reproduces_days(grid: SlotProblem, axis: DayAxis) -> bool:
     return bool(np.array_equal(mapped, wanted))
 
 
-def unscheduled_slot_cost(grid: SlotProblem) -> int:
-    """Per weighted slot of an unscheduled task: twice what a slot can cost in earliness and tardiness."""
-    return 2 * (EARLINESS_WEIGHT + TARDINESS_WEIGHT) * max(grid.horizon, 1)
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """A schedule's cost per level, the most important first (see the module's doc)."""
+
+    unscheduled: int = 0  # w * slots of the tasks left out
+    late: int = 0  # tasks that finish after their soft deadline
+    tardiness: int = 0  # w * slots past the soft deadlines
+    moves: int = 0  # previous blocks not kept at their start (times the move penalty in the primary cost)
+    earliness: int = 0  # w * finish slot of the scheduled tasks
+
+    def __add__(self, other: Levels) -> Levels:
+        return Levels(
+            self.unscheduled + other.unscheduled, self.late + other.late, self.tardiness + other.tardiness,
+            self.moves + other.moves, self.earliness + other.earliness,
+        )  # fmt: skip
+
+    def key(self) -> tuple[int, int, int, int, int]:
+        return self.unscheduled, self.late, self.tardiness, self.moves, self.earliness
 
 
-def task_cost(grid: SlotProblem, task: TaskSlots, finish: int | None, *, scheduled: bool) -> int:
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """The lexicographic weights of one problem: each level's weight exceeds the most that all the levels
+    below it can add up to (their bounds follow from the horizon, the tasks and the previous blocks)."""
+
+    unscheduled: int
+    late: int
+    tardiness: int
+    move: int  # the move penalty; 0 ignores moves
+    earliness_span: int  # one more than the most earliness can be: the primary cost's unit in the key
+
+    def primary(self, levels: Levels) -> int:
+        """Unscheduled >> late >> tardiness >> moves, as one integer (what CP-SAT minimises first)."""
+        return (
+            self.unscheduled * levels.unscheduled + self.late * levels.late + self.tardiness * levels.tardiness
+            + self.move * levels.moves
+        )  # fmt: skip
+
+    def key(self, levels: Levels) -> int:
+        """The whole order as one integer: the primary cost, then earliness."""
+        return self.primary(levels) * self.earliness_span + levels.earliness
+
+    def decode(self, primary: int) -> Levels:
+        """The levels of a primary cost; of a lower bound, a lexicographic lower bound of the levels."""
+        unscheduled, rest = divmod(primary, self.unscheduled)
+        late, rest = divmod(rest, self.late)
+        tardiness, rest = divmod(rest, self.tardiness)
+        return Levels(unscheduled, late, tardiness, rest // self.move if self.move else 0)
+
+
+def weights_of(grid: SlotProblem, *, move_penalty: int = MOVE_PENALTY) -> Weights:
+    """Each level's weight: one more than the most the levels below can add up to, from the problem's bounds
+    (every previous block moved, every soft deadline missed by the window's end, every task late)."""
+    moves = move_penalty * len(movable_previous(grid.problem)) if move_penalty else 0
+    tardiness = moves + 1
+    most_tardiness = sum(
+        task.weight * max(0, latest_finish(grid, task) - task.soft_deadline)
+        for task in grid.tasks.values()
+        if task.soft_deadline is not None
+    )
+    late = tardiness * most_tardiness + moves + 1
+    soft = sum(task.soft_deadline is not None for task in grid.tasks.values())
+    unscheduled = late * soft + tardiness * most_tardiness + moves + 1
+    most_earliness = sum(task.weight * latest_finish(grid, task) for task in grid.tasks.values())
+    return Weights(unscheduled, late, tardiness, move_penalty, most_earliness + 1)
+
+
+def latest_finish(grid: SlotProblem, task: TaskSlots) -> int:
+    """The latest a task can finish: the horizon, or its last fixed block when that ends later."""
+    return max(grid.horizon, grid.fixed_end.get(task.task.id, 0))
+
+
+def task_levels(grid: SlotProblem, task: TaskSlots, finish: int | None, *, scheduled: bool) -> Levels:
+    """What one task adds, moves aside: scheduled with its last block ending at `finish`, or left out."""
     if not scheduled:
-        return task.weight * task.slots * unscheduled_slot_cost(grid)
+        return Levels(unscheduled=task.weight * task.slots)
     if finish is None:
-        return 0
+        return Levels()
     late = max(0, finish - task.soft_deadline) if task.soft_deadline is not None else 0
-    return task.weight * (EARLINESS_WEIGHT * finish + TARDINESS_WEIGHT * late)
+    return Levels(late=int(late > 0), tardiness=task.weight * late, earliness=task.weight * max(0, finish))
+
+
+def levels_of(problem: Problem, blocks: Sequence[PlacedBlock], *, grid: SlotProblem | None = None) -> Levels:
+    """The levels of any schedule of `problem` (moves counted once each, before the move penalty)."""
+    grid = grid or on_grid(problem)
+    spans = spans_by_task(grid, blocks)
+    total = Levels(moves=moved_count(problem, blocks))
+    for task_id, task in grid.tasks.items():
+        own = spans.get(task_id, [])
+        total += task_levels(grid, task, grid.finish(task_id, own), scheduled=bool(own) or task.slots == 0)
+    return total
+
+
+def objective_key(problem: Problem, blocks: Sequence[PlacedBlock], *, move_penalty: int = MOVE_PENALTY) -> int:
+    """The exact objective of a schedule: lower is better, lexicographically by level."""
+    grid = on_grid(problem)
+    return weights_of(grid, move_penalty=move_penalty).key(levels_of(problem, blocks, grid=grid))
 
 
 def objective_of(problem: Problem, blocks: Sequence[PlacedBlock], *, move_penalty: int = MOVE_PENALTY) -> float:
-    """The objective the CP-SAT model minimises, for any schedule of `problem` (see the module's doc)."""
-    grid = on_grid(problem)
-    spans = spans_by_task(grid, blocks)
-    total = 0
-    for task_id, task in grid.tasks.items():
-        own = spans.get(task_id, [])
-        scheduled = bool(own) or task.slots == 0
-        total += task_cost(grid, task, grid.finish(task_id, own), scheduled=scheduled)
-    return float(total + move_penalty * moved_count(problem, blocks))
+    """`objective_key` as a float (what a Solution reports; exact decisions use the key)."""
+    return float(objective_key(problem, blocks, move_penalty=move_penalty))
 
 
 def movable_previous(problem: Problem) -> list[ExistingBlock]:
@@ -340,7 +421,8 @@ def _task_slots(problem: Problem, task: TaskToPlace, fixed_minutes: int, grid: G
         weight=PRIORITY_WEIGHT[task.priority],
         earliest=max(starts),
         latest_end=min(horizon, deadline) if deadline is not None and task.hard_deadline else horizon,
-        soft_deadline=deadline if not task.hard_deadline else None,
+        # A soft deadline before the window counts from its start: the task is late whenever it is placed.
+        soft_deadline=max(deadline, 0) if deadline is not None and not task.hard_deadline else None,
     )
 
 

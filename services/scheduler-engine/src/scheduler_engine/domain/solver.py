@@ -14,8 +14,11 @@ The model, on the slot grid (slot 0 = the window's start):
 - the daily focus cap, when it can bind at all: a Cumulative on an axis of days, each chunk a unit
   interval at its day's position (a linear function of its start) with its size as demand;
 - stability: per previous block, a literal that is true when none of its task's chunks starts there.
-The objective is `scheduling_objective.objective_of`'s (its module says the terms and weights); the
-greedy answer is the complete hint, and the answer falls back to it when CP-SAT does not beat it.
+The objective is lexicographic (scheduling_objective's doc: unscheduled >> late tasks >> tardiness >>
+moves >> earliness), solved in two phases: first the primary cost (the first four levels as one integer),
+then, with the primary cost held at most at what phase 1 found, earliness in the time left. The greedy
+answer is the complete hint of phase 1 and phase 1's answer that of phase 2, so CP-SAT never returns a
+worse primary cost than greedy's; the answer falls back to greedy when CP-SAT does not match it.
 """
 
 from __future__ import annotations
@@ -32,28 +35,34 @@ from ortools.sat.python import cp_model
 from scheduler_engine.domain.greedy import greedy, outcomes, to_blocks, unscheduled_reason
 from scheduler_engine.domain.models import Problem, Solution
 from scheduler_engine.domain.scheduling_objective import (
-    EARLINESS_WEIGHT,
     MOVE_PENALTY,
     SLOTS_PER_DAY,
-    TARDINESS_WEIGHT,
     DayAxis,
+    Levels,
     SlotProblem,
     Span,
     TaskSlots,
+    Weights,
     day_axis,
+    latest_finish,
+    levels_of,
     movable_previous,
     moved_count,
-    objective_of,
     on_grid,
     spans_by_task,
-    task_cost,
-    unscheduled_slot_cost,
+    task_levels,
     violations,
+    weights_of,
 )
 
 # Chunks offered to a split task beyond the fewest it needs (and at least as many as its hint has):
 # room to work around meetings without a variable for every possible piece.
 EXTRA_CHUNKS = 2
+# Phase 1 (the primary cost) may use this share of the time limit; phase 2 (earliness) has the rest, and
+# all of the time phase 1 leaves when it proves its optimum sooner.
+PRIMARY_SHARE = 0.7
+# A primary cost that could reach this is beyond what CP-SAT's integer objective takes: greedy answers.
+PRIMARY_LIMIT = 2**62
 Expr = cp_model.LinearExpr | int
 SolutionListener = Callable[[float, float], None]  # (seconds since solve() was called, objective)
 
@@ -76,6 +85,15 @@ class _TaskVars:
     chunks: list[_Chunk] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """What CP-SAT proved: no schedule has levels (unscheduled, late, tardiness, moves) lexicographically
+    below `levels` (earliness not counted); `optimal` when the answer's primary cost meets it."""
+
+    levels: Levels
+    optimal: bool
+
+
 def solve(
     problem: Problem,
     *,
@@ -87,98 +105,207 @@ def solve(
 ) -> Solution:
     """The best schedule CP-SAT finds within the time limit, or the greedy one when that is as good.
 
-    `move_penalty` (default 300, see scheduling_objective.MOVE_PENALTY) is what each previous block that
-    is not kept in place costs; 0 replans from scratch. Synchronous and CPU-bound: run it in a thread.
+    `move_penalty` (default 1, see scheduling_objective.MOVE_PENALTY) is what each previous block that
+    is not kept in place costs in its level; 0 replans from scratch. Synchronous and CPU-bound: run it in
+    a thread.
     """
+    solution, _ = solve_with_bound(
+        problem, time_limit_seconds=time_limit_seconds, random_seed=random_seed, num_workers=num_workers,
+        move_penalty=move_penalty, on_solution=on_solution,
+    )  # fmt: skip
+    return solution
+
+
+def solve_with_bound(
+    problem: Problem,
+    *,
+    time_limit_seconds: float = 5.0,
+    random_seed: int = 0,
+    num_workers: int = 8,
+    move_penalty: int = MOVE_PENALTY,
+    on_solution: SolutionListener | None = None,
+) -> tuple[Solution, Bound | None]:
+    """`solve`, and what CP-SAT proved about the first four levels (None when it did not run)."""
     started = time.perf_counter()
     if not problem.tasks:
-        return Solution((), (), "empty")
-    fallback, fallback_objective = _best_greedy(problem, move_penalty)
+        return Solution((), (), "empty"), None
     grid = on_grid(problem)
-    built = _Model(grid, spans_by_task(grid, fallback.blocks), move_penalty)
+    weights = weights_of(grid, move_penalty=move_penalty)
+    fallback, fallback_key = _best_greedy(problem, grid, weights)
+    fallback = replace(fallback, objective=float(fallback_key))
+    if _most_primary(grid, weights) >= PRIMARY_LIMIT:
+        return replace(fallback, solve_seconds=time.perf_counter() - started), None
+    built = _Model(grid, spans_by_task(grid, fallback.blocks), weights)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_seconds
     solver.parameters.random_seed = random_seed
     solver.parameters.num_workers = num_workers
     solver.parameters.log_search_progress = False
     # Probing a NoOverlap of hundreds of intervals takes seconds at 400 tasks, more than the time limit:
     # without it the hint is loaded in well under a second and the search has the rest.
     solver.parameters.cp_model_probing_level = 0
-    status = solver.solve(built.model, _Listener(on_solution, started) if on_solution else None)
-    answer = _answer(problem, grid, built, solver, status) if status in _FOUND else None
-    seconds = time.perf_counter() - started
-    if answer is None or answer.objective is None or answer.objective > fallback_objective:
-        return replace(fallback, objective=fallback_objective, solve_seconds=seconds)
-    return replace(answer, solve_seconds=seconds)
+    listener = _Listener(on_solution, started, built, weights) if on_solution else None
+
+    # Phase 1: the primary cost, from the greedy hint.
+    built.model.minimize(built.primary)
+    solver.parameters.max_time_in_seconds = max(0.001, PRIMARY_SHARE * time_limit_seconds - _since(started))
+    first = solver.solve(built.model, listener)
+    if first not in _FOUND:
+        return replace(fallback, solve_seconds=_since(started)), None
+    primary = solver.value(built.primary) + built.constant.primary
+    lowest = solver.response_proto.inner_objective_lower_bound + built.constant.primary
+    bound = Bound(weights.decode(lowest), optimal=lowest >= primary)
+    answer, optimal, earliness_bound = built.placement(solver), first == cp_model.OPTIMAL, 0
+
+    # Phase 2: earliness, the primary cost held at most where phase 1 left it, from phase 1's answer.
+    left = time_limit_seconds - _since(started)
+    if left > 0.001:
+        values = list(solver.response_proto.solution)
+        built.model.add(built.primary <= primary - built.constant.primary)
+        built.model.proto.clear_solution_hint()
+        hint = built.model.proto.solution_hint
+        hint.vars.extend(range(len(values)))
+        hint.values.extend(values)
+        built.model.minimize(built.earliness)
+        solver.parameters.max_time_in_seconds = left
+        second = solver.solve(built.model, listener)
+        if second in _FOUND:
+            answer = built.placement(solver)
+            optimal = optimal and second == cp_model.OPTIMAL
+            earliness_bound = solver.response_proto.inner_objective_lower_bound + built.constant.earliness
+        else:
+            optimal = False
+    else:
+        optimal = False
+    found = _answer(problem, grid, weights, answer, optimal=optimal)
+    seconds = _since(started)
+    if found is None or found[1] > fallback_key:
+        return replace(fallback, solve_seconds=seconds), bound
+    proved = primary * weights.earliness_span + earliness_bound if bound.optimal else lowest * weights.earliness_span
+    return replace(found[0], bound=float(proved), solve_seconds=seconds), bound
 
 
 _FOUND = frozenset({cp_model.OPTIMAL, cp_model.FEASIBLE})
 
 
-def _best_greedy(problem: Problem, move_penalty: int) -> tuple[Solution, float]:
-    """The plain greedy answer, or, for a replan that pays for moves, the one keeping previous blocks."""
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
+def _best_greedy(problem: Problem, grid: SlotProblem, weights: Weights) -> tuple[Solution, int]:
+    """The plain greedy answer or, for a replan that pays for moves, the one keeping previous blocks,
+    whichever has the lower objective key (the plain one on a tie); with the key."""
     candidates = [greedy(problem)]
-    if move_penalty and movable_previous(problem):
+    if weights.move and movable_previous(problem):
         candidates.append(greedy(problem, keep_previous=True))
-    scored = [(objective_of(problem, option.blocks, move_penalty=move_penalty), option) for option in candidates]
-    objective, best = min(scored, key=lambda pair: pair[0])
-    return best, objective
+    key, index = min(
+        (weights.key(levels_of(problem, option.blocks, grid=grid)), i) for i, option in enumerate(candidates)
+    )
+    return candidates[index], key
+
+
+def _most_primary(grid: SlotProblem, weights: Weights) -> int:
+    """The largest primary cost any schedule can have (all levels at their bounds)."""
+    return weights.unscheduled * (1 + sum(task.weight * task.slots for task in grid.tasks.values()))
 
 
 def _answer(
-    problem: Problem, grid: SlotProblem, built: _Model, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus
-) -> Solution | None:
-    placed = {
-        task_id: [(solver.value(c.start), solver.value(c.end)) for c in own.chunks if solver.boolean_value(c.present)]
-        for task_id, own in built.tasks.items()
-        if solver.boolean_value(own.present)
-    }
+    problem: Problem, grid: SlotProblem, weights: Weights, placed: dict[UUID, list[Span]], *, optimal: bool
+) -> tuple[Solution, int] | None:
+    """CP-SAT's placement as a Solution, with its objective key; None if it breaks a rule."""
     blocks = to_blocks(grid, placed)
     if violations(problem, blocks):  # never expected; the greedy answer is the safe one then
         return None
     unscheduled = {task_id for task_id, task in grid.tasks.items() if task.slots and task_id not in placed}
     reasons = {task_id: unscheduled_reason(grid, grid.tasks[task_id], unscheduled) for task_id in unscheduled}
-    return Solution(
+    key = weights.key(levels_of(problem, blocks, grid=grid))
+    solution = Solution(
         blocks=blocks,
         outcomes=outcomes(problem, blocks, reasons),
-        status="optimal" if status == cp_model.OPTIMAL else "feasible",
-        objective=objective_of(problem, blocks, move_penalty=built.move_penalty),
-        bound=solver.best_objective_bound,
+        status="optimal" if optimal else "feasible",
+        objective=float(key),
         moved=moved_count(problem, blocks),
     )
+    return solution, key
 
 
 class _Listener(cp_model.CpSolverSolutionCallback):
-    def __init__(self, listener: SolutionListener, started: float) -> None:
+    """Tells `listener` of each solution with its objective (the key of scheduling_objective, as a float)."""
+
+    def __init__(self, listener: SolutionListener, started: float, built: _Model, weights: Weights) -> None:
         super().__init__()
-        self._listener, self._started = listener, started
+        self._listener, self._started, self._built, self._weights = listener, started, built, weights
 
     def on_solution_callback(self) -> None:
-        self._listener(time.perf_counter() - self._started, self.objective_value)
+        levels = self._built.levels(self._built.placement(self))
+        self._listener(time.perf_counter() - self._started, float(self._weights.key(levels)))
+
+
+@dataclass
+class _Constant:
+    """The parts of the primary cost and of earliness no variable changes."""
+
+    primary: int = 0
+    earliness: int = 0
 
 
 class _Model:
-    """The CP-SAT model of one problem, every variable hinted with `hint` (a valid schedule)."""
+    """The CP-SAT model of one problem, every variable hinted with `hint` (a valid schedule).
 
-    def __init__(self, grid: SlotProblem, hint: dict[UUID, list[Span]], move_penalty: int) -> None:
-        self.grid, self.hint, self.move_penalty = grid, hint, move_penalty
+    `primary` and `earliness` are the two phases' objectives, without their constant parts (`constant`).
+    """
+
+    def __init__(self, grid: SlotProblem, hint: dict[UUID, list[Span]], weights: Weights) -> None:
+        self.grid, self.hint, self.weights = grid, hint, weights
         self.model = cp_model.CpModel()
         self.tasks: dict[UUID, _TaskVars] = {}
-        self.objective: list[Expr] = []
-        self.constant = 0
+        self.primary_terms: list[Expr] = []
+        self.earliness_terms: list[Expr] = []
+        self.constant = _Constant()
         self.previous_blocks = Counter(block.task_id for block in movable_previous(grid.problem))
         for task_id, task in grid.tasks.items():
             if task.slots:
                 self.tasks[task_id] = self._task(task)
             else:  # done already by its fixed blocks: a constant
-                self.constant += task_cost(grid, task, grid.finish(task_id, []), scheduled=True)
+                self._add_constant(task_levels(grid, task, grid.finish(task_id, []), scheduled=True))
         for own in self.tasks.values():
             self._dependencies(own)
             self._deadline(own)
         self._no_overlaps()
         self._day_caps()
         self._stability()
-        self.model.minimize(sum(self.objective) + self.constant)
+        self.primary: cp_model.LinearExpr = cp_model.LinearExpr.sum(self.primary_terms)
+        self.earliness: cp_model.LinearExpr = cp_model.LinearExpr.sum(self.earliness_terms)
+
+    def placement(self, solver: cp_model.CpSolver | cp_model.CpSolverSolutionCallback) -> dict[UUID, list[Span]]:
+        """The chunks of each placed task in the solver's last solution (or the callback's)."""
+        value, present = solver.value, solver.boolean_value
+        return {
+            task_id: [(value(c.start), value(c.end)) for c in own.chunks if present(c.present)]
+            for task_id, own in self.tasks.items()
+            if present(own.present)
+        }
+
+    def levels(self, placed: dict[UUID, list[Span]]) -> Levels:
+        """The levels of a placement, as levels_of counts them (the objective's variables need not be tight
+        in a solution the search reports, e.g. a finish var in phase 1, where nothing minimises it)."""
+        total = Levels()
+        for task_id, own in self.tasks.items():
+            chunks = placed.get(task_id)
+            finish = self.grid.finish(task_id, chunks or [])
+            total += task_levels(self.grid, own.task, finish, scheduled=chunks is not None)
+        for task_id, task in self.grid.tasks.items():
+            if not task.slots:
+                total += task_levels(self.grid, task, self.grid.finish(task_id, []), scheduled=True)
+        starts = {(task_id, start) for task_id, chunks in placed.items() for start, _ in chunks}
+        moved = sum(
+            (block.task_id, self.grid.grid.exact(block.start)) not in starts
+            for block in movable_previous(self.grid.problem)
+        )
+        return total + Levels(moves=moved)
+
+    def _add_constant(self, levels: Levels) -> None:
+        self.constant.primary += self.weights.primary(levels)
+        self.constant.earliness += levels.earliness
 
     def _var(self, low: int, high: int, hint: int) -> cp_model.IntVar:
         var = self.model.new_int_var(low, high, "")
@@ -202,15 +329,14 @@ class _Model:
         if task.task.splittable:
             self.model.add(sum(chunk.size for chunk in own.chunks) == task.slots * own.present)
         self._finish(own)
-        weight = task.weight
-        self.objective.append(EARLINESS_WEIGHT * weight * own.finish)
-        unscheduled = weight * task.slots * unscheduled_slot_cost(self.grid)
-        self.constant += unscheduled
-        self.objective.append(-unscheduled * own.present)
+        self.earliness_terms.append(task.weight * own.finish)
+        unscheduled = self.weights.unscheduled * task.weight * task.slots
+        self.constant.primary += unscheduled
+        self.primary_terms.append(-unscheduled * own.present)
         return own
 
     def _latest_finish(self, task: TaskSlots) -> int:
-        return max(self.grid.horizon, self.grid.fixed_end.get(task.task.id, 0))
+        return latest_finish(self.grid, task)
 
     def _start_domain(self, task: TaskSlots) -> cp_model.Domain:
         """From the first to the last slot where a chunk of the task's minimum size fits in free time.
@@ -278,10 +404,13 @@ class _Model:
         hint = self.hint.get(own.task.task.id)
         finish = self.grid.finish(own.task.task.id, hint) if hint else None
         hinted = max(0, finish - deadline) if finish is not None else 0
-        late = self._var(0, max(0, self._latest_finish(own.task) - deadline), hinted)
+        most = max(0, self._latest_finish(own.task) - deadline)
+        late = self._var(0, most, hinted)
         self.model.add(late >= own.finish - deadline).only_enforce_if(own.present)
         self.model.add(late == 0).only_enforce_if(~own.present)
-        self.objective.append(TARDINESS_WEIGHT * own.task.weight * late)
+        is_late = self._bool(hinted > 0)
+        self.model.add(late <= most * is_late)
+        self.primary_terms.append(self.weights.late * is_late + self.weights.tardiness * own.task.weight * late)
 
     def _no_overlaps(self) -> None:
         """Chunks keep the buffer from each other and from fixed blocks, and stay out of blocked time.
@@ -391,19 +520,19 @@ class _Model:
         )
 
     def _stability(self) -> None:
-        """Per previous block, `move_penalty` unless a chunk of its task starts where it started."""
-        if not self.move_penalty:
+        """Per previous block, a move unless a chunk of its task starts where it started."""
+        if not self.weights.move:
             return
         for block in movable_previous(self.grid.problem):
             slot = self.grid.grid.exact(block.start)
             own = self.tasks.get(block.task_id)
             keepers = self._keepers(own, slot) if own is not None and slot is not None else []
             if not keepers:
-                self.constant += self.move_penalty
+                self._add_constant(Levels(moves=1))
                 continue
             moved = self._bool(not any(hinted for _, hinted in keepers))
             self.model.add_bool_or([moved, *(keeper for keeper, _ in keepers)])
-            self.objective.append(self.move_penalty * moved)
+            self.primary_terms.append(self.weights.move * moved)
 
     def _keepers(self, own: _TaskVars, slot: int) -> list[tuple[cp_model.IntVar, bool]]:
         """A literal per chunk that could start at `slot`, true only if it does; with its hinted value."""
