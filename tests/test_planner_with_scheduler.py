@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 import pytest
@@ -24,16 +24,18 @@ from pma_core.contracts.plans import PlanAccept, PlanCreate, PlanRead
 from pma_core.contracts.scheduling import RunCreate
 from pma_core.embedded.process import free_port
 from pma_core.settings import EmbeddingSettings, HttpSettings, PostgresSettings, ServiceUrls, ValkeySettings
+from pma_core.testing.fake_google_calendar import FakeGoogleCalendar
 from pma_core.testing.serve import serve
-from scheduler_engine.settings import SchedulerSettings
+from scheduler_engine.adapters.google_calendar import event_id
+from scheduler_engine.settings import GoogleSettings, SchedulerSettings
 from scheduler_engine.settings import Settings as SchedulerServiceSettings
 
 USER = "erin"
 
 
-@pytest.fixture
-async def services(
-    postgres_settings: PostgresSettings, valkey_settings: ValkeySettings
+@asynccontextmanager
+async def _services(
+    postgres_settings: PostgresSettings, valkey_settings: ValkeySettings, *, google: GoogleSettings | None = None
 ) -> AsyncIterator[tuple[PlannerEngineClient, SchedulerEngineClient]]:
     planner_port, scheduler_port = free_port(), free_port()
     urls = ServiceUrls(
@@ -49,12 +51,11 @@ async def services(
     scheduler_settings = SchedulerServiceSettings(
         **common,
         scheduler=SchedulerSettings(
-            time_limit_seconds=1.0,
-            num_workers=1,
-            sweep_interval_seconds=0.3,
+            time_limit_seconds=1.0, num_workers=1, sweep_interval_seconds=0.3,
             public_base_url=urls.scheduler_engine_url,
         ),
-    )
+        google=google or GoogleSettings(),
+    )  # fmt: skip
     async with AsyncExitStack() as running:
         await running.enter_async_context(serve(planner_engine.main.create_app(planner_settings), port=planner_port))
         await running.enter_async_context(
@@ -65,6 +66,14 @@ async def services(
         running.push_async_callback(planner.aclose)
         running.push_async_callback(scheduler.aclose)
         yield planner, scheduler
+
+
+@pytest.fixture
+async def services(
+    postgres_settings: PostgresSettings, valkey_settings: ValkeySettings
+) -> AsyncIterator[tuple[PlannerEngineClient, SchedulerEngineClient]]:
+    async with _services(postgres_settings, valkey_settings) as both:
+        yield both
 
 
 async def _scheduled(planner: PlannerEngineClient, plan: PlanRead, *, seconds: float = 20) -> PlanRead:
@@ -121,3 +130,26 @@ async def test_a_run_on_demand_reads_the_plans_open_tasks_from_the_planner(
     assert run.status == "succeeded"
     assert {block.task_id for block in run.blocks} == {task.id for task in accepted.tasks}
     assert (await planner.get_plan(USER, accepted.id)).scheduling.outcome is None  # a dry run reports nothing
+
+
+async def test_an_accepted_plan_lands_on_the_users_google_calendar(
+    postgres_settings: PostgresSettings, valkey_settings: ValkeySettings
+) -> None:
+    with FakeGoogleCalendar() as google:
+        token = google.add_user(USER)
+        connected = GoogleSettings(
+            client_id=google.client_id, client_secret=google.client_secret, refresh_token=token, user_id=USER,
+            token_uri=google.token_url, api_endpoint=google.url,
+        )  # fmt: skip
+        async with _services(postgres_settings, valkey_settings, google=connected) as (planner, scheduler):
+            draft = await planner.create_plan(
+                PlanCreate(user_id=USER, intent="Launch the newsletter: write the welcome email, build the signup page")
+            )
+            accepted = await planner.accept_plan(draft.id, PlanAccept(user_id=USER, schedule=True))
+            plan = await _scheduled(planner, accepted)
+            assert plan.scheduling.outcome is not None
+            run = await scheduler.get_run(USER, plan.scheduling.outcome.run_id)
+        assert run.calendar_error is None
+        ours = {str(e["id"]): e for e in google.events(USER)}
+        assert set(ours) == {event_id(block.id) for block in run.blocks}
+        assert {str(e["summary"]) for e in ours.values()} == {task.title for task in plan.tasks}
