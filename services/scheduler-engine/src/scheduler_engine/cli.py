@@ -9,20 +9,18 @@ Registered as a `pma.commands` entry point.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import secrets
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Annotated
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
-import httpx
 import typer
 
+from pma_core.errors import UpstreamError
 from pma_core.postgres import open_pool
-from scheduler_engine.adapters.google_credentials import SCOPES, GoogleAccounts
+from scheduler_engine.adapters.google_credentials import GoogleAccounts, consent_url, exchange_code, pkce_pair
 from scheduler_engine.settings import Settings
 
 
@@ -53,26 +51,24 @@ async def _store(settings: Settings, user: str, refresh_token: str) -> None:
 
 def installed_app_flow(settings: Settings, *, port: int, show: Callable[[str], object], timeout: float = 300) -> str:
     """The refresh token Google grants after the user consents at the URL `show` is given."""
-    google = settings.google
     redirect_uri = f"http://127.0.0.1:{port}/"
-    state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = {
-        "client_id": google.client_id, "redirect_uri": redirect_uri, "response_type": "code",
-        "scope": " ".join(SCOPES), "access_type": "offline", "prompt": "consent", "state": state,
-        "code_challenge": challenge, "code_challenge_method": "S256",
-    }  # fmt: skip
+    state = secrets.token_urlsafe(32)
+    verifier, challenge = pkce_pair()
+    url = consent_url(settings.google, redirect_uri=redirect_uri, state=state, challenge=challenge)
     received: dict[str, str] = {}
     server = _redirect_catcher(port, received)
     thread = threading.Thread(target=server.handle_request, daemon=True)
     server.timeout = timeout
     thread.start()
-    show(f"open this URL in a browser and allow access:\n{google.auth_uri}?{urlencode(query)}")
+    show(f"open this URL in a browser and allow access:\n{url}")
     thread.join(timeout)
     server.server_close()
     if received.get("state") != state or "code" not in received:
         raise typer.BadParameter(f"no consent received ({received.get('error', 'timed out or wrong state')})")
-    return _exchange(settings, received["code"], verifier, redirect_uri)
+    try:
+        return asyncio.run(exchange_code(settings.google, received["code"], verifier, redirect_uri))
+    except UpstreamError as exc:
+        raise typer.BadParameter(f"{exc.message}: run it again") from None
 
 
 def _redirect_catcher(port: int, received: dict[str, str]) -> HTTPServer:
@@ -88,18 +84,3 @@ def _redirect_catcher(port: int, received: dict[str, str]) -> HTTPServer:
             return
 
     return HTTPServer(("127.0.0.1", port), Catch)
-
-
-def _exchange(settings: Settings, code: str, verifier: str, redirect_uri: str) -> str:
-    google = settings.google
-    secret = google.client_secret.get_secret_value() if google.client_secret else ""
-    form = {
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": redirect_uri,
-        "client_id": google.client_id or "", "client_secret": secret,
-    }  # fmt: skip
-    response = httpx.post(google.token_uri, data=form, timeout=15.0)
-    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-    if response.status_code != 200 or "refresh_token" not in body:
-        raise typer.BadParameter(f"Google refused the code ({body.get('error', response.status_code)}); run it again")
-    token: str = body["refresh_token"]
-    return token

@@ -111,20 +111,14 @@ class ConsentFlow:
     async def start(self, user_id: str) -> str:
         if not self._settings.client_id or not self._settings.token_key:
             raise ValidationFailedError("Google is not configured: set GOOGLE_CLIENT_ID and GOOGLE_TOKEN_KEY")
-        state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+        state = secrets.token_urlsafe(32)
+        verifier, challenge = pkce_pair()
         await self._pool.execute(
             "INSERT INTO google_oauth_states (state, user_id, code_verifier, redirect_uri, expires_at)"
             " VALUES ($1, $2, $3, $4, $5)",
             state, user_id, verifier, self._settings.redirect_uri, utc_now() + STATE_LIFETIME,
         )  # fmt: skip
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        query = {
-            "client_id": self._settings.client_id, "redirect_uri": self._settings.redirect_uri,
-            "response_type": "code", "scope": " ".join(SCOPES), "access_type": "offline", "prompt": "consent",
-            "include_granted_scopes": "true", "state": state, "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }  # fmt: skip
-        return f"{self._settings.auth_uri}?{urlencode(query)}"
+        return consent_url(self._settings, redirect_uri=self._settings.redirect_uri, state=state, challenge=challenge)
 
     async def finish(self, state: str, code: str) -> str:
         """The user the grant was stored for; a state seen before, expired or unknown is a 422."""
@@ -138,25 +132,44 @@ class ConsentFlow:
                 "invalid request: query.state: unknown, used or expired; start again at /v1/oauth/google/start",
                 details=[{"field": "query.state", "message": "unknown, used or expired", "type": "oauth_state"}],
             )
-        refresh_token = await self._exchange(code, row["code_verifier"], row["redirect_uri"])
+        refresh_token = await exchange_code(self._settings, code, row["code_verifier"], row["redirect_uri"])
         await self._accounts.store(row["user_id"], refresh_token)
         user_id: str = row["user_id"]
         return user_id
 
-    async def _exchange(self, code: str, verifier: str, redirect_uri: str) -> str:
-        secret = self._settings.client_secret.get_secret_value() if self._settings.client_secret else ""
-        form = {
-            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-            "redirect_uri": redirect_uri, "client_id": self._settings.client_id or "", "client_secret": secret,
-        }  # fmt: skip
-        async with httpx.AsyncClient(timeout=15.0) as http:
-            try:
-                response = await http.post(self._settings.token_uri, data=form)
-            except httpx.HTTPError as exc:
-                raise UpstreamError(f"Google's token endpoint did not answer: {type(exc).__name__}") from None
-        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-        if response.status_code != 200 or "refresh_token" not in body:
-            reason = body.get("error", f"HTTP {response.status_code}")
-            raise UpstreamError(f"Google refused the authorisation code ({reason}); start again")
-        token: str = body["refresh_token"]
-        return token
+
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE code verifier and its S256 challenge."""
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def consent_url(settings: GoogleSettings, *, redirect_uri: str, state: str, challenge: str) -> str:
+    """Google's consent page for the calendar scope: offline access (a refresh token), PKCE S256."""
+    query = {
+        "client_id": settings.client_id, "redirect_uri": redirect_uri, "response_type": "code",
+        "scope": " ".join(SCOPES), "access_type": "offline", "prompt": "consent", "include_granted_scopes": "true",
+        "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
+    }  # fmt: skip
+    return f"{settings.auth_uri}?{urlencode(query)}"
+
+
+async def exchange_code(settings: GoogleSettings, code: str, verifier: str, redirect_uri: str) -> str:
+    """The refresh token Google grants for an authorisation code (UpstreamError when it refuses)."""
+    secret = settings.client_secret.get_secret_value() if settings.client_secret else ""
+    form = {
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+        "redirect_uri": redirect_uri, "client_id": settings.client_id or "", "client_secret": secret,
+    }  # fmt: skip
+    async with httpx.AsyncClient(timeout=15.0) as http:
+        try:
+            response = await http.post(settings.token_uri, data=form)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"Google's token endpoint did not answer: {type(exc).__name__}") from None
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    if response.status_code != 200 or "refresh_token" not in body:
+        reason = body.get("error", f"HTTP {response.status_code}")
+        raise UpstreamError(f"Google refused the authorisation code ({reason}); start again")
+    token: str = body["refresh_token"]
+    return token
