@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from pma_core.clock import Clock, utc_now
-from pma_core.contracts.scheduling import RunStatus, ScheduledTask, ScheduleResult
+from pma_core.contracts.scheduling import MAX_WINDOW_DAYS, RunStatus, ScheduledTask, ScheduleResult
 from pma_core.contracts.tasks import PlannedBlock
 from pma_core.errors import ConflictError
 from scheduler_engine.domain.blocks import assign
@@ -107,8 +107,9 @@ class RunService:
         deleted = await self.blocks.deleted_by_user(spec.user_id, list(task_ids), restore=restore)
         mine = [block for block in active if block.task_id in task_ids]
         freeze_until = now + timedelta(hours=profile.freeze_hours)
-        fixed = [_existing(b, fixed=True) for b in mine if b.pinned or b.start < freeze_until]
-        previous = [_existing(b, fixed=False) for b in mine if not (b.pinned or b.start < freeze_until)]
+        kept = [_existing(b, fixed=b.pinned or b.start < freeze_until) for b in mine]
+        fixed = [b for b in kept if b.fixed]
+        previous = [b for b in kept if not b.fixed]
         busy = [b.interval for b in active if b.task_id not in task_ids] + [Interval(b.start, b.end) for b in fixed]
         if calendar is not None:
             busy += await calendar.busy(spec.user_id, window, profile.busy_calendars)
@@ -137,7 +138,7 @@ class RunService:
             await self.runs.calendar_synced(run_id, error=None)  # the ICS feed is read from the blocks as they are
             return
         now = self.clock()
-        window = Interval(now, now + timedelta(days=90))
+        window = Interval(now, now + timedelta(days=MAX_WINDOW_DAYS))
         try:
             if self.watcher is not None and await self.watcher.paused(user_id):
                 raise RuntimeError("calendar sync paused: Google's quota is spent; it resumes within the hour")
