@@ -132,7 +132,10 @@ class BlockRepository:
 
     async def record_changes(self, user_id: str, changes: list[CalendarChange]) -> int:
         """Apply what the user did on their calendar: a moved block is pinned where they put it, a deleted
-        one is marked deleted (its task needs attention, it is not recreated). Returns the changes kept."""
+        one is marked deleted (its task needs attention, it is not recreated). Returns the changes kept.
+
+        Idempotent: a run's pull and the sweep's may read the same batch; a move to where the block already
+        is, or a deletion of a block no longer planned, records nothing."""
         kept = 0
         async with self._pool.acquire() as conn, conn.transaction():
             for change in changes:
@@ -140,7 +143,9 @@ class BlockRepository:
                 row = await conn.fetchrow(
                     """UPDATE calendar_blocks SET status = $3, pinned = pinned OR $4 = 'moved',
                            start_at = coalesce($5, start_at), end_at = coalesce($6, end_at)
-                       WHERE user_id = $1 AND id = $2 AND status = 'planned' RETURNING task_id""",
+                       WHERE user_id = $1 AND id = $2 AND status = 'planned'
+                         AND ($4 <> 'moved' OR start_at IS DISTINCT FROM $5 OR end_at IS DISTINCT FROM $6)
+                       RETURNING task_id""",
                     user_id, change.block_id, status, change.kind, change.start, change.end,
                 )  # fmt: skip
                 if row is not None:
