@@ -31,7 +31,7 @@ def reindex(
         bool, typer.Option(help="Drop and recreate each collection first (needed after an embedder change).")
     ] = False,
 ) -> None:
-    """Rebuild the Qdrant collections (agent_memories, doc_chunks, events) from Postgres."""
+    """Rebuild the Qdrant collections (agent_memories, doc_chunks, events, daily_threads) from Postgres."""
     settings = Settings()
     if not recreate and _gateway_answers(settings.services.memory_gateway_url):
         _reindex_through_gateway(settings.services.memory_gateway_url)

@@ -12,6 +12,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from memory_gateway.adapters.daily_threads import DailyThreadRepository, DailyThreadVectors
 from memory_gateway.adapters.documents import PostgresDocumentStore, VectorChunkIndex
 from memory_gateway.adapters.events import EventRepository, EventVectors
 from memory_gateway.adapters.graph import GraphRepository
@@ -21,6 +22,7 @@ from memory_gateway.adapters.memories import MemoryRepository, StoreSizes
 from memory_gateway.adapters.memory_index import MemoryVectorIndex
 from memory_gateway.adapters.reindex import Reindexer, ReindexStatus
 from memory_gateway.adapters.sessions import SessionStore
+from memory_gateway.domain.daily_threads import DailyThreads
 from memory_gateway.domain.documents import Documents
 from memory_gateway.domain.events import SimilarEvents, SimilarityTuning
 from memory_gateway.domain.memories import MemoryService
@@ -98,6 +100,14 @@ class State:
             ),
         )
 
+    def daily_threads(self) -> DailyThreads:
+        return DailyThreads(
+            store=DailyThreadRepository(self.pool),
+            index=DailyThreadVectors(indexer=self.indexer, vectors=self.vectors, embedder=self.embedder),
+            candidates=self.settings.memory.candidates,
+            rrf_k=self.settings.memory.rrf_k,
+        )
+
     def documents(self) -> Documents:
         return Documents(
             store=PostgresDocumentStore(self.pool),
@@ -140,6 +150,10 @@ def _similar_events(state: StateDep) -> SimilarEvents:
     return state.similar_events()
 
 
+def _daily_threads(state: StateDep) -> DailyThreads:
+    return state.daily_threads()
+
+
 def _documents(state: StateDep) -> Documents:
     return state.documents()
 
@@ -153,5 +167,6 @@ RecallDep = Annotated[RecallService, Depends(_recall)]
 SessionsDep = Annotated[SessionService, Depends(_sessions)]
 EventsDep = Annotated[EventRepository, Depends(_events)]
 SimilarEventsDep = Annotated[SimilarEvents, Depends(_similar_events)]
+DailyThreadsDep = Annotated[DailyThreads, Depends(_daily_threads)]
 DocumentsDep = Annotated[Documents, Depends(_documents)]
 GraphDep = Annotated[GraphRepository, Depends(_graph)]

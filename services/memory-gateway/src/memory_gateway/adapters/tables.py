@@ -47,4 +47,16 @@ EVENTS = IndexedTable(
         FROM events {_WHICH}""",
 )
 
-INDEXED_TABLES = (MEMORIES, DOC_CHUNKS, EVENTS)
+DAILY_THREADS = IndexedTable(
+    table="daily_threads",
+    collection=Collection.DAILY_THREADS,
+    # The thread's text as is: similar_days embeds a thread's text the same way to find days like it.
+    # `created_at` is the first day the thread covers, the moment the port's datetime index filters on.
+    select_sql=f"""
+        SELECT id, user_id, text,
+               jsonb_build_object('kind', kind, 'created_at', to_char(period_start, 'YYYY-MM-DD"T00:00:00Z"'))
+                   AS payload
+        FROM daily_threads {_WHICH}""",
+)
+
+INDEXED_TABLES = (MEMORIES, DOC_CHUNKS, EVENTS, DAILY_THREADS)

@@ -15,6 +15,7 @@ _TABLES = (
     "doc_chunks",
     "documents",
     "events",
+    "daily_threads",
     "graph_edges",
     "graph_nodes",
 )

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from memory_gateway.api.admin import router as admin_router
+from memory_gateway.api.daily_threads import router as daily_threads_router
 from memory_gateway.api.documents import router as documents_router
 from memory_gateway.api.events import router as events_router
 from memory_gateway.api.graph import router as graph_router
@@ -18,4 +19,5 @@ routers: list[APIRouter] = [
     documents_router,
     sessions_router,
     graph_router,
+    daily_threads_router,
 ]

@@ -14,7 +14,8 @@ from pma_core.errors import ConflictError, ValidationFailedError
 from pma_core.vectors import Collection
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-# The collections a table of ours is mirrored into (daily_threads has none in this service yet).
+# The collections a table of ours is mirrored into: all of them since daily_threads got its table (006). A
+# collection added to `Collection` before its table is refused (not_reindexable): nothing could rebuild it.
 REINDEXABLE = tuple(table.collection for table in INDEXED_TABLES)
 
 

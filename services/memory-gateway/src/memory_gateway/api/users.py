@@ -19,7 +19,8 @@ class UserDeletedRead(BaseModel):
 
 @router.delete("/users/{user_id}", response_model=UserDeletedRead, summary="delete everything of a user")
 async def delete_user(user_id: UserId, state: StateDep) -> UserDeletedRead:
-    """Memories and their history, documents and chunks, events, graph: from Postgres, then from Qdrant.
+    """Memories and their history, documents and chunks, events, daily threads, graph: from Postgres, then
+    from Qdrant.
 
     Postgres goes first: once it answers, no read can return the user's data, even if a Qdrant delete
     fails (recall re-reads every hit from Postgres); a failed Qdrant delete is an error to retry.

@@ -34,6 +34,13 @@ from memory_gateway.domain.models import (
     StoredDocument,
     Turn,
 )
+from pma_core.contracts.daily_threads import (
+    DailyThreadListQuery,
+    DailyThreadRead,
+    DailyThreadUpsert,
+    DailyThreadWriteRead,
+    ThreadKind,
+)
 from pma_core.contracts.documents import DocumentRead
 from pma_core.contracts.events import EventItem, EventLogRead, EventRead
 from pma_core.contracts.graph import EdgeItem, EdgeRead, NeighborsQuery, NodeItem, NodeRead, NodeRef
@@ -235,6 +242,38 @@ class ChunkIndex(Protocol):
 
     async def chunk_vectors(self, chunk_ids: Sequence[UUID]) -> dict[UUID, list[float]]:
         """The stored vectors of these chunks (those not indexed are left out)."""
+        ...
+
+
+class DailyThreadStore(Protocol):
+    """The daily_threads table, source of truth of the `daily_threads` collection; every call is scoped to
+    one user."""
+
+    async def upsert(self, thread: DailyThreadUpsert, *, content_hash: str) -> DailyThreadWriteRead:
+        """Create the thread or update it by (user_id, key), in one transaction ("unchanged" if same hash)."""
+        ...
+
+    async def get(self, user_id: str, thread_id: UUID) -> DailyThreadRead | None: ...
+    async def by_key(self, user_id: str, key: str) -> DailyThreadRead | None: ...
+    async def get_many(self, user_id: str, ids: Sequence[UUID]) -> list[DailyThreadRead]: ...
+    async def list_threads(self, query: DailyThreadListQuery) -> list[DailyThreadRead]: ...
+    async def delete(self, user_id: str, thread_id: UUID) -> bool: ...
+
+    async def lexical(self, user_id: str, text: str, *, kind: ThreadKind | None, limit: int) -> Ranked:
+        """Full-text candidates, best first: (thread id, rank)."""
+        ...
+
+
+class DailyThreadIndex(Protocol):
+    """The vector index of daily threads. Writes never raise for an index failure: the rows stay pending
+    for the repair loop (Postgres stays the truth)."""
+
+    async def index(self, ids: Sequence[UUID]) -> None: ...
+
+    async def remove(self, ids: Sequence[UUID]) -> None: ...
+
+    async def nearest(self, user_id: str, text: str, *, kind: ThreadKind | None, limit: int) -> Ranked:
+        """Nearest threads of the user (and kind) to the text, nearest first; [] if the index is down."""
         ...
 
 
