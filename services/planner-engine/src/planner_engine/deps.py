@@ -12,6 +12,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from planner_engine.adapters.activity import ActivityRepository
 from planner_engine.adapters.executions import ExecutionRepository
 from planner_engine.adapters.llm import LLMPlanner
 from planner_engine.adapters.memory import PlannerMemory
@@ -52,6 +53,9 @@ class State:
 
     def executions(self) -> ExecutionRepository:
         return ExecutionRepository(self.pool)
+
+    def activity(self) -> ActivityRepository:
+        return ActivityRepository(self.pool)
 
     def planner(self) -> Planner:
         return Planner(
@@ -111,6 +115,10 @@ def _executions(state: StateDep) -> ExecutionRepository:
     return state.executions()
 
 
+def _activity(state: StateDep) -> ActivityRepository:
+    return state.activity()
+
+
 PlannerDep = Annotated[Planner, Depends(_planner)]
 AcceptanceDep = Annotated[Acceptance, Depends(_acceptance)]
 LibraryDep = Annotated[SopLibrary, Depends(_library)]
@@ -119,3 +127,4 @@ SopsDep = Annotated[SopRepository, Depends(_sops)]
 TemplatesDep = Annotated[TemplateRepository, Depends(_templates)]
 TasksDep = Annotated[TaskRepository, Depends(_tasks)]
 ExecutionsDep = Annotated[ExecutionRepository, Depends(_executions)]
+ActivityDep = Annotated[ActivityRepository, Depends(_activity)]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from planner_engine.domain.estimates import (
     MAX_RATIO,
     MIN_RATIO,
     MIN_RUNS,
+    Estimate,
     EstimateProfile,
     FinishedRun,
     build_profile,
     estimate,
+    explain,
     rounded,
     title_key,
 )
+from pma_core.contracts.insights import EstimateFactorInsight
 
 
 def run(
@@ -90,3 +95,54 @@ def test_title_key_ignores_case_and_punctuation() -> None:
     assert title_key("...") == ""
     # A run whose title has no words is not remembered by title.
     assert build_profile([run(10, title="!!!")]).by_title == {}
+
+
+def insight(tag: str, factor: float, *, samples: int = 5, last: date = date(2026, 11, 29)) -> EstimateFactorInsight:
+    return EstimateFactorInsight(
+        tag=tag,
+        factor=factor,
+        samples=samples,
+        actual_minutes=round(factor * 300),
+        estimated_minutes=300,
+        window_from=date(2026, 11, 23),
+        window_to=last,
+    )
+
+
+def test_an_insight_outranks_the_history_ratios_but_not_a_known_title() -> None:
+    profile = EstimateProfile(
+        runs=9,
+        ratio=1.5,
+        by_tag={"writing": 2.0, "admin": 0.5},
+        by_title={"draft the post": 83},
+        insights={"writing": insight("writing", 1.4), "review": insight("review", 1.2)},
+    )
+
+    # 1. A known title still wins.
+    assert estimate(60, title="Draft the post", tags=["writing"], profile=profile) == 85
+    # 2. An insight of one of its tags beats the tag's history ratio (x2.0) and the overall one (x1.5).
+    assert estimate(60, title="Other", tags=["writing"], profile=profile) == 85  # 60 x 1.4 = 84
+    assert explain(60, title="Other", tags=["writing", "admin"], profile=profile) == Estimate(
+        60, 85, "insight", ("writing",)
+    )
+    # Several tags with insights: the median of their factors (1.3).
+    assert explain(60, title="Other", tags=["review", "writing", "writing"], profile=profile) == Estimate(
+        60, 80, "insight", ("review", "writing")
+    )
+    # 3. Without an insight for its tags, the history as before.
+    assert explain(60, title="Other", tags=["admin"], profile=profile) == Estimate(60, 30, "tag", ("admin",))
+    assert explain(60, title="Other", tags=["unknown"], profile=profile) == Estimate(60, 90, "overall")
+    assert explain(60, title="Other", tags=[], profile=EstimateProfile()) == Estimate(60, 60, "base")
+
+
+def test_the_profile_keeps_one_insight_per_tag_and_the_prompt_sentence_names_each() -> None:
+    older, newer = insight("writing", 1.8, last=date(2026, 11, 22)), insight("writing", 1.4)
+    profile = build_profile([], insights=[newer, older, insight("admin", 0.8, samples=7)])
+
+    assert profile.insights == {"writing": newer, "admin": insight("admin", 0.8, samples=7)}
+    assert profile.describe() == (
+        "no execution history yet: use typical estimates."
+        " insight from the observer: admin tasks run x0.80 their estimate (7 runs, 2026-11-23..2026-11-29)."
+        " insight from the observer: writing tasks run x1.40 their estimate (5 runs, 2026-11-23..2026-11-29)."
+        " For tasks with these tags the insights take precedence over the history."
+    )

@@ -77,17 +77,17 @@ def test_the_first_verb_picks_the_playbook() -> None:
 
 
 def test_a_list_in_the_intent_beats_one_in_the_context() -> None:
-    draft = plan_from_intent(given("Move house:\n- pack\n- drive", context="- ignored"))
+    draft = plan_from_intent(given("Move house:\n- pack\n- drive", context="- ignored")).draft
     assert [t.title for t in draft.tasks] == ["pack", "drive"]
     assert draft.sop.title == "Move house:"
-    only_context = plan_from_intent(given("Move house", context="1. pack\n2. drive\n3. unpack"))
+    only_context = plan_from_intent(given("Move house", context="1. pack\n2. drive\n3. unpack")).draft
     assert [(t.key, t.title, t.depends_on) for t in only_context.tasks] == [
         ("t1", "pack", []),
         ("t2", "drive", ["t1"]),
         ("t3", "unpack", ["t2"]),
     ]
     # At most 30 steps (an SOP's limit).
-    many = plan_from_intent(given("Do chores", context="\n".join(f"- chore {i}" for i in range(40))))
+    many = plan_from_intent(given("Do chores", context="\n".join(f"- chore {i}" for i in range(40)))).draft
     assert len(many.tasks) == 30
 
 
@@ -134,8 +134,8 @@ def test_a_due_date_just_past_puts_every_deadline_at_or_after_it() -> None:
 
 
 def test_same_input_same_draft() -> None:
-    first = plan_from_intent(given("Research vector databases", due_at=NOW + timedelta(days=2)))
-    assert first == plan_from_intent(given("Research vector databases", due_at=NOW + timedelta(days=2)))
+    first = plan_from_intent(given("Research vector databases", due_at=NOW + timedelta(days=2))).draft
+    assert first == plan_from_intent(given("Research vector databases", due_at=NOW + timedelta(days=2))).draft
     assert [t.title for t in first.tasks] == [
         "Frame the questions about vector databases",
         "Gather sources on vector databases",
@@ -179,23 +179,23 @@ def test_the_goal_or_the_verb_picks_the_playbook(verb: str, goal: str, expected:
 
 def test_deliverables_are_sized_by_kind_and_scaled_by_history() -> None:
     intent = "Launch the course with a landing page, three videos and a quick FAQ"
-    plain = plan_from_intent(given(intent))
+    plain = plan_from_intent(given(intent)).draft
     assert [(t.title, t.estimate_minutes) for t in plain.tasks][1:4] == [
         ("Build the landing page", 180),
         ("Record three videos", 325),  # 180 x 3 x 0.6
         ("Write the quick FAQ", 60),  # a quick one: half of 120
     ]
     history = EstimateProfile(runs=9, ratio=1.5, by_tag={"coding": 2.0})
-    scaled = plan_from_intent(PlanningInput(intent, "", None, NOW, history))
+    scaled = plan_from_intent(PlanningInput(intent, "", None, NOW, history)).draft
     assert [t.estimate_minutes for t in scaled.tasks][1:4] == [270, 485, 90]
-    stripe = plan_from_intent(PlanningInput("Build the shop with a Stripe integration", "", None, NOW, history))
+    stripe = plan_from_intent(PlanningInput("Build the shop with a Stripe integration", "", None, NOW, history)).draft
     assert [(t.title, t.estimate_minutes) for t in stripe.tasks][1] == ("Set up the Stripe integration", 600)
 
 
 def test_titles_stay_short_and_qualifiers_go_to_the_description() -> None:
     draft = plan_from_intent(
         given("Define the onboarding programme for the forty new sales engineers joining the EMEA team in spring")
-    )
+    ).draft
     assert all(len(t.title) <= 70 for t in draft.tasks)
     assert not any("forty" in t.title for t in draft.tasks)
     assert all("for the forty new sales engineers" in t.description for t in draft.tasks)
@@ -205,6 +205,6 @@ def test_titles_stay_short_and_qualifiers_go_to_the_description() -> None:
     "intent", ["Make {obj} with {verb}, and {}", "- {verb}\n- :", "in : 2,400 fix and - launch -", "x" * 2000, "and"]
 )
 def test_odd_intents_still_give_a_valid_plan(intent: str) -> None:
-    draft = plan_from_intent(given(intent))
+    draft = plan_from_intent(given(intent)).draft
     assert draft.tasks
     assert all(0 < len(t.title) <= 200 for t in draft.tasks)

@@ -45,7 +45,7 @@ CASES = [Case(**case) for case in LABELLED["cases"]]
 def plan_for(case: Case) -> tuple[datetime | None, PlanDraft]:
     constraints: dict[str, object] = {"timezone": case.tz}
     due = due_from_intent(case.intent, now=NOW, constraints=constraints)
-    return due, plan_from_intent(PlanningInput(case.intent, "", due, NOW, EstimateProfile()))
+    return due, plan_from_intent(PlanningInput(case.intent, "", due, NOW, EstimateProfile())).draft
 
 
 def _index(titles: list[str], words: str) -> int:

@@ -16,11 +16,13 @@ from pma_core.cache import ValkeyCache
 from pma_core.clients import MemoryGatewayClient
 from pma_core.errors import ValidationFailedError
 from pma_core.resources import Background
+from scheduler_engine.adapters.activity import ActivityRepository
 from scheduler_engine.adapters.blocks import BlockRepository
 from scheduler_engine.adapters.google_credentials import ConsentFlow, GoogleAccounts
 from scheduler_engine.adapters.planner import PlannerGateway
 from scheduler_engine.adapters.profiles import FeedRepository, ProfileRepository, SyncStateRepository
 from scheduler_engine.adapters.runs import RunRepository
+from scheduler_engine.domain.busy import BusyReader
 from scheduler_engine.domain.changes import CalendarWatcher
 from scheduler_engine.domain.models import Problem, Solution
 from scheduler_engine.domain.ports import CalendarBackend
@@ -40,12 +42,21 @@ class State:
     # Google Calendar (GOOGLE_*), or None: everyone gets the ICS feed.
     google: CalendarBackend | None = None
     accounts: GoogleAccounts | None = None
+    # The same calendar with a short retry budget, for reads a caller waits on (GET /v1/busy): its answer
+    # must come before the caller's timeout, failure included. None: `google` serves those reads too.
+    google_reads: CalendarBackend | None = None
 
     async def calendar_for(self, user_id: str) -> CalendarBackend | None:
         """The user's Google calendar when they connected one; None: their blocks are on the ICS feed."""
         if self.google is None or self.accounts is None or not await self.accounts.connected(user_id):
             return None
         return self.google
+
+    async def reads_calendar_for(self, user_id: str) -> CalendarBackend | None:
+        """`calendar_for`, with the short retry budget of reads a caller waits on."""
+        if await self.calendar_for(user_id) is None:
+            return None
+        return self.google_reads or self.google
 
     def consent(self) -> ConsentFlow:
         if self.accounts is None:
@@ -70,6 +81,9 @@ class State:
     def watcher(self) -> CalendarWatcher:
         return CalendarWatcher(state=SyncStateRepository(self.pool), sink=self.blocks())
 
+    def busy(self) -> BusyReader:
+        return BusyReader(calendar_for=self.reads_calendar_for, profiles=self.profiles(), watcher=self.watcher())
+
     async def watch_calendars(self) -> int:
         """Pull what each connected user changed on their calendar (the sweep's share of the watching)."""
         if self.google is None or self.accounts is None:
@@ -90,6 +104,9 @@ class State:
 
     def feeds(self) -> FeedRepository:
         return FeedRepository(self.pool)
+
+    def activity(self) -> ActivityRepository:
+        return ActivityRepository(self.pool)
 
 
 def get_state(request: Request) -> State:
@@ -124,9 +141,19 @@ def _planner(state: StateDep) -> PlannerGateway:
     return state.planner
 
 
+def _busy(state: StateDep) -> BusyReader:
+    return state.busy()
+
+
+def _activity(state: StateDep) -> ActivityRepository:
+    return state.activity()
+
+
 RunsDep = Annotated[RunService, Depends(_runs)]
 RunRepositoryDep = Annotated[RunRepository, Depends(_run_repository)]
 BlocksDep = Annotated[BlockRepository, Depends(_blocks)]
 ProfilesDep = Annotated[ProfileRepository, Depends(_profiles)]
 FeedsDep = Annotated[FeedRepository, Depends(_feeds)]
 PlannerDep = Annotated[PlannerGateway, Depends(_planner)]
+BusyDep = Annotated[BusyReader, Depends(_busy)]
+ActivityDep = Annotated[ActivityRepository, Depends(_activity)]

@@ -14,7 +14,7 @@ from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, bu
 from pma_core.clients import MemoryGatewayClient, PlannerEngineClient, open_client
 from pma_core.resources import Background, core_readiness, open_core_resources, run_until_exit
 from scheduler_engine import __version__
-from scheduler_engine.adapters.google_calendar import GoogleCalendar
+from scheduler_engine.adapters.google_calendar import GoogleCalendar, RetryPolicy
 from scheduler_engine.adapters.google_credentials import GoogleAccounts
 from scheduler_engine.adapters.planner import PlannerGateway
 from scheduler_engine.api import routers
@@ -27,6 +27,10 @@ DESCRIPTION = (
     " them to Google Calendar idempotently; tells the planner how each run went."
 )
 _log = logging.getLogger(__name__)
+# Reads a caller waits on (GET /v1/busy) give up within about a second and a half of backoff plus the
+# calls themselves, so the answer, "Google could not be read" included, beats the caller's timeout (5 s).
+READ_RETRY = RetryPolicy(attempts=3, base_delay=0.3, max_delay=1.0)
+READ_TIMEOUT_SECONDS = 3.0
 
 
 async def _sweep_forever(state: State, interval_seconds: float) -> None:
@@ -43,13 +47,21 @@ async def _sweep_forever(state: State, interval_seconds: float) -> None:
             _log.info("scheduler sweep: %d runs executed again, %d reports delivered", rerun, delivered)
 
 
-def _google(settings: Settings, pool: asyncpg.Pool) -> tuple[GoogleCalendar | None, GoogleAccounts | None]:
+GoogleParts = tuple[GoogleCalendar | None, GoogleCalendar | None, GoogleAccounts | None]
+
+
+def _google(settings: Settings, pool: asyncpg.Pool) -> GoogleParts:
+    """The calendar runs use, the same with the short retry budget of reads, and the accounts."""
     google = settings.google
     if not google.enabled:
-        return None, None
+        return None, None, None
     accounts = GoogleAccounts(pool, google)
     calendar = GoogleCalendar(accounts.credentials, api_endpoint=google.api_endpoint, calendar_id=google.calendar_id)
-    return calendar, accounts
+    reads = GoogleCalendar(
+        accounts.credentials, api_endpoint=google.api_endpoint, calendar_id=google.calendar_id, retry=READ_RETRY,
+        timeout_seconds=READ_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    return calendar, reads, accounts
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -61,10 +73,11 @@ def create_app(settings: Settings) -> FastAPI:
             # Closed first: a solve still running gets a moment, then is cancelled; the sweep redoes it.
             background = Background()
             stack.push_async_callback(background.aclose)
-            google, accounts = _google(settings, core.pool)
+            google, google_reads, accounts = _google(settings, core.pool)
             state = State(
                 settings=settings, pool=core.pool, cache=core.cache, memory=memory_client,
                 planner=PlannerGateway(planner_client), background=background, google=google, accounts=accounts,
+                google_reads=google_reads,
             )  # fmt: skip
             run_until_exit(stack, _sweep_forever(state, settings.scheduler.sweep_interval_seconds))
             # The planner is told of finished runs, and the sweep retries when it is down: not critical.

@@ -9,6 +9,7 @@ one, it is the key. A batch takes the header as the batch's key: an item without
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import Header, Query
@@ -57,3 +58,23 @@ def with_batch_keys(items: Sequence[M], header_key: str | None) -> list[M]:
         item if _key(item) else item.model_copy(update={"idempotency_key": f"{header_key}:{index}"})
         for index, item in enumerate(items)
     ]
+
+
+def check_window(
+    start: datetime | None, end: datetime | None, *, names: tuple[str, str], max_days: int | None = None
+) -> None:
+    """A query's window [start, end): 422 naming the parameter when it is empty or reversed (start >= end),
+    or longer than `max_days`. A bound left out is open and passes."""
+    if start is None or end is None:
+        return
+    field = f"query.{names[0]}"
+    if start >= end:
+        message = f"{names[0]} must be before {names[1]} (the window is [{names[0]}, {names[1]}))"
+    elif max_days is not None and end - start > timedelta(days=max_days):
+        message = f"the window from {names[0]} to {names[1]} is longer than {max_days} days"
+    else:
+        return
+    raise ValidationFailedError(
+        f"invalid request: {field}: {message}",
+        details=[{"field": field, "message": message, "type": "invalid_window"}],
+    )

@@ -1,12 +1,15 @@
-"""planner-engine client: plans, tasks, executions, SOPs and prompt templates (`planner.*`)."""
+"""planner-engine client: plans, tasks, executions, SOPs, prompt templates and active users (`planner.*`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pma_core.clients.base import ServiceClient
+from pma_core.clients.activity import ActivityClient
 from pma_core.contracts.executions import (
+    MAX_LIMIT,
     EstimateAccuracy,
     ExecutionCreate,
     ExecutionFinish,
@@ -33,14 +36,32 @@ from pma_core.contracts.plans import (
     PlanUserRequest,
 )
 from pma_core.contracts.scheduling import ScheduleResult
-from pma_core.contracts.tasks import TaskImport, TaskImportRead, TaskListRead
+from pma_core.contracts.tasks import MAX_LIST_IDS, TaskImport, TaskImportRead, TaskListRead, TaskRead
+
+# Ids per GET /v1/tasks: the service takes MAX_LIST_IDS (500), but 500 ids make a 20 KiB request line, over
+# the 16 KiB that uvicorn's HTTP parser (h11) buffers for a request head that arrives in pieces, as it does
+# over a real network (it drops the connection); 250 stay near 10 KiB.
+IDS_PER_REQUEST = min(250, MAX_LIST_IDS)
 
 
 def _body(model: Any) -> Any:
     return model.model_dump(mode="json", exclude_none=True)
 
 
-class PlannerEngineClient(ServiceClient):
+def _query_value(value: Any) -> Any:
+    """A query parameter as the services read it: moments in ISO 8601, lists repeated, the rest as text."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_query_value(item) for item in value]
+    return str(value)
+
+
+def _query(user_id: str, filters: dict[str, Any]) -> dict[str, Any]:
+    return {"user_id": user_id} | {key: _query_value(value) for key, value in filters.items() if value is not None}
+
+
+class PlannerEngineClient(ActivityClient):
     service_name = "planner-engine"
 
     async def create_plan(self, plan: PlanCreate) -> PlanRead:
@@ -51,8 +72,20 @@ class PlannerEngineClient(ServiceClient):
     async def get_plan(self, user_id: str, plan_id: UUID) -> PlanRead:
         return await self.get_model(f"/v1/plans/{plan_id}", PlanRead, params={"user_id": user_id})
 
-    async def list_plans(self, user_id: str, *, status: PlanStatus | None = None, limit: int = 50) -> PlanListRead:
-        params: dict[str, Any] = {"user_id": user_id, "limit": limit} | ({"status": status} if status else {})
+    async def list_plans(
+        self,
+        user_id: str,
+        *,
+        status: PlanStatus | None = None,
+        limit: int = 50,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> PlanListRead:
+        """Newest first; the window is [created_after, created_before)."""
+        params = _query(
+            user_id,
+            {"status": status, "limit": limit, "created_after": created_after, "created_before": created_before},
+        )
         return await self.get_model("/v1/plans", PlanListRead, params=params)
 
     async def accept_plan(self, plan_id: UUID, accept: PlanAccept) -> PlanRead:
@@ -87,8 +120,18 @@ class PlannerEngineClient(ServiceClient):
         return TaskImportRead.model_validate(response.json())
 
     async def list_tasks(self, user_id: str, **filters: Any) -> TaskListRead:
-        params = {"user_id": user_id} | {key: str(value) for key, value in filters.items() if value is not None}
-        return await self.get_model("/v1/tasks", TaskListRead, params=params)
+        """`filters` are GET /v1/tasks's query parameters (`status`, `ids`, `completed_after`, `limit`...)."""
+        return await self.get_model("/v1/tasks", TaskListRead, params=_query(user_id, filters))
+
+    async def tasks_by_ids(self, user_id: str, ids: Sequence[UUID]) -> list[TaskRead]:
+        """The user's tasks among `ids` (any number: asked for in chunks); an unknown id, or another
+        user's, is left out."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[TaskRead] = []
+        for start in range(0, len(wanted), IDS_PER_REQUEST):
+            chunk = wanted[start : start + IDS_PER_REQUEST]
+            found += (await self.list_tasks(user_id, ids=chunk, limit=len(chunk))).tasks
+        return found
 
     async def record_execution(self, run: ExecutionCreate) -> ExecutionRead:
         response = await self.request("POST", "/v1/executions", json=_body(run), idempotency_key=run.idempotency_key)
@@ -99,8 +142,19 @@ class PlannerEngineClient(ServiceClient):
         return ExecutionRead.model_validate(response.json())
 
     async def list_executions(self, user_id: str, **filters: Any) -> ExecutionListRead:
-        params = {"user_id": user_id} | {key: str(value) for key, value in filters.items() if value is not None}
-        return await self.get_model("/v1/executions", ExecutionListRead, params=params)
+        """One page; `filters` are the query parameters (`since`, `until`, `cursor`, `limit`...)."""
+        return await self.get_model("/v1/executions", ExecutionListRead, params=_query(user_id, filters))
+
+    async def executions_between(self, user_id: str, since: datetime, until: datetime) -> list[ExecutionRead]:
+        """Every execution started in [since, until), newest first, following the pages to the end."""
+        runs: list[ExecutionRead] = []
+        cursor: str | None = None
+        while True:
+            page = await self.list_executions(user_id, since=since, until=until, limit=MAX_LIMIT, cursor=cursor)
+            runs += page.executions
+            if page.next_cursor is None:
+                return runs
+            cursor = page.next_cursor
 
     async def estimate_accuracy(self, user_id: str) -> EstimateAccuracy:
         return await self.get_model("/v1/estimates", EstimateAccuracy, params={"user_id": user_id})

@@ -1,13 +1,19 @@
-"""scheduler-engine client: the planner's hand-over, runs, profiles, the ICS feed's URL and calendar changes."""
+"""scheduler-engine client: the planner's hand-over, runs, profiles, the ICS feed's URL, calendar changes,
+blocks and busy time in a window, and active users."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from pma_core.clients.base import ServiceClient
+from pma_core.clients.activity import ActivityClient
 from pma_core.contracts.scheduling import (
+    DEFAULT_BLOCKS_LIMIT,
+    BlockListRead,
+    BusyRead,
     ChangeListRead,
+    ListedBlockStatus,
     ProfileRead,
     RunCreate,
     RunRead,
@@ -17,7 +23,7 @@ from pma_core.contracts.scheduling import (
 )
 
 
-class SchedulingClient(ServiceClient):
+class SchedulingClient(ActivityClient):
     async def schedule(self, request: ScheduleRequest) -> ScheduleAccepted:
         """Hand over tasks; the request's idempotency key makes the call safe to retry, so it is retried."""
         response = await self.request(
@@ -53,3 +59,26 @@ class SchedulingClient(ServiceClient):
         if since is not None:
             params["since"] = since.isoformat()
         return await self.get_model("/v1/changes", ChangeListRead, params=params)
+
+    async def list_blocks(
+        self,
+        user_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        statuses: Sequence[ListedBlockStatus] | None = None,
+        limit: int = DEFAULT_BLOCKS_LIMIT,
+    ) -> BlockListRead:
+        """The user's blocks overlapping [start, end), by start; `statuses` None: planned, done and deleted."""
+        params: dict[str, str | int | list[str]] = {
+            "user_id": user_id, "from": start.isoformat(), "to": end.isoformat(), "limit": limit,
+        }  # fmt: skip
+        if statuses is not None:
+            params["status"] = list(statuses)
+        return await self.get_model("/v1/blocks", BlockListRead, params=params)
+
+    async def busy(self, user_id: str, start: datetime, end: datetime) -> BusyRead:
+        """The user's busy time in [start, end) on their own calendars; a Google failure is an answer too
+        (`available` false, `error` in words), not an exception."""
+        params = {"user_id": user_id, "from": start.isoformat(), "to": end.isoformat()}
+        return await self.get_model("/v1/busy", BusyRead, params=params)

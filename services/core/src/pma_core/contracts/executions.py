@@ -94,6 +94,10 @@ class ExecutionRead(BaseModel):
 
 class ExecutionListRead(BaseModel):
     executions: list[ExecutionRead]
+    next_cursor: str | None = Field(
+        default=None,
+        description="Opaque: send it back as `cursor` for the next (older) page; None on the last page.",
+    )
 
 
 class EstimateAccuracy(BaseModel):

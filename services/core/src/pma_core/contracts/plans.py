@@ -149,6 +149,9 @@ class PlanRead(BaseModel):
     trace_id: str | None
     recalled: list[Recalled]
     warnings: list[str] = Field(description="What degraded, e.g. memory unavailable, so nothing fails silently.")
+    estimate_notes: list[str] = Field(
+        default_factory=list, description="Why estimates differ from the base: insights and history applied."
+    )
     scheduling: Scheduling
     created_at: datetime
     updated_at: datetime

@@ -165,6 +165,48 @@ class BlockRead(BaseModel):
     sequence: int
 
 
+# GET /v1/blocks and GET /v1/busy: a reflection's week or month, never all history.
+MAX_BLOCKS_WINDOW_DAYS = 62
+MAX_BLOCKS_LIMIT = 2_000
+DEFAULT_BLOCKS_LIMIT = 1_000
+MAX_BUSY_WINDOW_DAYS = 31
+ListedBlockStatus = Literal["planned", "done", "deleted"]
+
+
+class CalendarBlockRead(BlockRead):
+    """A block as `GET /v1/blocks` lists it: with its run, its plan and when it was made and last changed.
+    `status` is never `replaced` there (superseded blocks are history)."""
+
+    run_id: UUID = Field(description="The run that last placed it (a later run that kept it takes it over).")
+    plan_id: UUID | None = Field(description="None for a run of inline tasks.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class BlockListRead(BaseModel):
+    blocks: list[CalendarBlockRead]
+
+
+class BusyInterval(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class BusyRead(BaseModel):
+    """The user's busy time on their own calendars (meetings and other events, never our blocks)."""
+
+    source: Literal["google", "none"] = Field(
+        description="google: read from their Google calendars; none: no Google connection (ICS feed only)."
+    )
+    available: bool = Field(
+        description="False when their calendar could not be read (`error` says why): `intervals` is then"
+        " empty for want of an answer, not because they were free. True otherwise (source none included:"
+        " there is no calendar to read)."
+    )
+    intervals: list[BusyInterval] = Field(description="Merged, sorted, clipped to the window.")
+    error: str | None = Field(default=None, description="Why Google could not be read, in words.")
+
+
 class TaskScheduleRead(BaseModel):
     """How one task fares in a run."""
 

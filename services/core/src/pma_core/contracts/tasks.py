@@ -19,6 +19,9 @@ MAX_ESTIMATE_MINUTES = 2_400
 MAX_TASKS = 100
 MAX_TAGS = 20
 MAX_IMPORT = 100
+# GET /v1/tasks: at most this many `ids` per call (the client chunks longer lists), and this many tasks.
+MAX_LIST_IDS = 500
+MAX_LIST_LIMIT = 1_000
 
 Priority = Literal["low", "normal", "high", "urgent"]
 TaskStatus = Literal["todo", "scheduled", "in_progress", "done", "cancelled"]
@@ -105,6 +108,10 @@ class TaskRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    completed_at: datetime | None = Field(
+        default=None,
+        description="When the status became 'done' (kept while it stays done); None for a task not done.",
+    )
 
 
 class TaskImportItem(_Window):

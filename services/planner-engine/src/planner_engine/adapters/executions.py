@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,7 +13,7 @@ import asyncpg
 from planner_engine.adapters.rows import read_model
 from planner_engine.domain.estimates import FinishedRun
 from pma_core.contracts.executions import ExecutionCreate, ExecutionFinish, ExecutionRead
-from pma_core.errors import ConflictError, NotFoundError
+from pma_core.errors import ConflictError, NotFoundError, ValidationFailedError
 
 _COLUMNS = (
     "id, user_id, run_kind, task_id, plan_id, subject, status, started_at, finished_at, estimated_minutes,"
@@ -48,6 +50,29 @@ _HISTORY = """
 
 def _read(row: asyncpg.Record | None) -> ExecutionRead:
     return read_model(ExecutionRead, row)
+
+
+def encode_cursor(run: ExecutionRead) -> str:
+    """Where a page ended: the last run's (started_at, id), the order's key, so runs sharing a started_at
+    are neither lost nor repeated across pages."""
+    return base64.urlsafe_b64encode(f"{run.started_at.isoformat()}|{run.id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (started_at, id) of a cursor; anything this service did not make is a 422."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        started, run_id = text.split("|")
+        moment = datetime.fromisoformat(started)
+        if moment.tzinfo is None:
+            raise ValueError("naive moment")
+        return moment, UUID(run_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        message = "not a cursor this endpoint returned (send back next_cursor as it came)"
+        raise ValidationFailedError(
+            f"invalid request: query.cursor: {message}",
+            details=[{"field": "query.cursor", "message": message, "type": "invalid_cursor"}],
+        ) from None
 
 
 class ExecutionRepository:
@@ -113,7 +138,9 @@ class ExecutionRepository:
         since: datetime | None,
         until: datetime | None,
         limit: int,
-    ) -> list[ExecutionRead]:
+        cursor: str | None = None,
+    ) -> tuple[list[ExecutionRead], str | None]:
+        """A page, newest first, and the cursor of the next one (None: this is the last)."""
         conditions: list[str] = ["user_id = $1"]
         args: list[object] = [user_id]
         for condition, value in (
@@ -125,13 +152,17 @@ class ExecutionRepository:
             if value is not None:
                 args.append(value)
                 conditions.append(condition.format(len(args)))
-        args.append(limit)
+        if cursor is not None:
+            args.extend(decode_cursor(cursor))
+            conditions.append(f"(started_at, id) < (${len(args) - 1}, ${len(args)})")
+        args.append(limit + 1)  # one more than asked tells whether another page follows
         rows = await self._pool.fetch(
             f"SELECT {_COLUMNS} FROM execution_runs WHERE {' AND '.join(conditions)}"
-            f" ORDER BY started_at DESC LIMIT ${len(args)}",
+            f" ORDER BY started_at DESC, id DESC LIMIT ${len(args)}",
             *args,
         )
-        return [_read(row) for row in rows]
+        runs = [_read(row) for row in rows[:limit]]
+        return runs, encode_cursor(runs[-1]) if len(rows) > limit else None
 
     async def history(self, user_id: str, limit: int = 200) -> list[FinishedRun]:
         rows = await self._pool.fetch(_HISTORY, user_id, limit)

@@ -5,7 +5,7 @@ bookkeeping of the two hand-overs that must survive the other side being down (s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -27,8 +27,8 @@ _SELECT = """
     LEFT JOIN prompt_templates t ON t.id = p.prompt_template_id"""
 _INSERT = """
     INSERT INTO plans (user_id, intent, sop, context, constraints, due_at, planner, model, prompt_template_id,
-                       usage, idempotency_key, sop_id, trace_id, recalled, warnings)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                       usage, idempotency_key, sop_id, trace_id, recalled, warnings, estimate_notes)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id"""
 
@@ -60,6 +60,7 @@ def _plan_read(row: asyncpg.Record, tasks: list[TaskRead]) -> PlanRead:
         planned_offline=row["planner"] == "offline", model=row["model"], prompt_template=template,
         usage=Usage.model_validate(row["usage"] or {}), trace_id=row["trace_id"],
         recalled=[Recalled.model_validate(item) for item in row["recalled"]], warnings=list(row["warnings"]),
+        estimate_notes=list(row["estimate_notes"]),
         scheduling=Scheduling(
             state=row["scheduling_state"], run_id=row["scheduler_run_id"], attempts=row["scheduling_attempts"],
             last_error=row["scheduling_error"], requested_at=row["scheduling_requested_at"],
@@ -87,6 +88,7 @@ class PlanRepository:
                 plan.constraints, plan.due_at, plan.planner, plan.model, plan.template_id,
                 plan.usage.model_dump(mode="json"), plan.idempotency_key, plan.sop_id, plan.trace_id,
                 [item.model_dump(mode="json") for item in plan.recalled], list(plan.warnings),
+                list(plan.estimate_notes),
             )  # fmt: skip
             if plan_id is None:
                 existing = await conn.fetchval(
@@ -102,12 +104,28 @@ class PlanRepository:
         async with self._pool.acquire() as conn:
             return await self._read(conn, user_id, plan_id)
 
-    async def list_plans(self, user_id: str, *, status: str | None, limit: int) -> list[PlanRead]:
+    async def list_plans(
+        self,
+        user_id: str,
+        *,
+        status: str | None,
+        limit: int,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> list[PlanRead]:
+        """Newest first; `created_after` / `created_before` bound a window [after, before)."""
+        conditions: list[str] = ["p.user_id = $1"]
+        args: list[object] = [user_id]
+        for condition, value in (
+            ("p.status = ${}", status), ("p.created_at >= ${}", created_after), ("p.created_at < ${}", created_before)
+        ):  # fmt: skip
+            if value is not None:
+                args.append(value)
+                conditions.append(condition.format(len(args)))
+        args.append(limit)
         async with self._pool.acquire() as conn:
-            condition = " AND p.status = $3" if status else ""
-            args: list[Any] = [user_id, limit] + ([status] if status else [])
             rows = await conn.fetch(
-                f"{_SELECT} WHERE p.user_id = $1{condition} ORDER BY p.created_at DESC LIMIT $2", *args
+                f"{_SELECT} WHERE {' AND '.join(conditions)} ORDER BY p.created_at DESC LIMIT ${len(args)}", *args
             )
             tasks = await plan_tasks(conn, user_id, [row["id"] for row in rows])
             return [_plan_read(row, tasks[row["id"]]) for row in rows]
@@ -161,10 +179,10 @@ class PlanRepository:
             check(await self._lock_status(conn, user_id, plan_id))
             await conn.execute(
                 """UPDATE plans SET sop = $3, revision = revision + 1, planner = $4, model = $5,
-                       prompt_template_id = $6, usage = $7, trace_id = $8, warnings = $9
+                       prompt_template_id = $6, usage = $7, trace_id = $8, warnings = $9, estimate_notes = $10
                    WHERE user_id = $1 AND id = $2""",
                 user_id, plan_id, draft.sop.model_dump(mode="json"), extra.planner, extra.model, extra.template_id,
-                extra.usage.model_dump(mode="json"), extra.trace_id, list(extra.warnings),
+                extra.usage.model_dump(mode="json"), extra.trace_id, list(extra.warnings), list(extra.estimate_notes),
             )  # fmt: skip
             await write_plan_tasks(conn, user_id=user_id, plan_id=plan_id, tasks=draft.tasks)
             return await self._read(conn, user_id, plan_id)

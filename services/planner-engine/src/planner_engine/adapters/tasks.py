@@ -1,12 +1,15 @@
 """All SQL on tasks: a plan's tasks written by key (ids kept across replans), imports by external_ref, reads.
 
-Every statement is scoped by user_id; plan tasks are also scoped by plan_id.
+Every statement is scoped by user_id; plan tasks are also scoped by plan_id. `completed_at` is kept by a
+trigger (migration 007) on every write of a status, so no statement here sets it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +24,7 @@ Conn = asyncpg.Connection | PoolConnectionProxy
 COLUMNS = (
     "id, user_id, plan_id, key, position, title, description, estimate_minutes, priority, earliest_start, deadline,"
     " depends_on, splittable, min_chunk_minutes, tags, step, status, source, external_ref, metadata,"
-    " schedule_outcome AS schedule, created_at, updated_at"
+    " schedule_outcome AS schedule, created_at, updated_at, completed_at"
 )
 _UPSERT_PLAN_TASK = f"""
     INSERT INTO tasks (id, user_id, plan_id, key, position, title, description, estimate_minutes, priority,
@@ -54,6 +57,32 @@ _IMPORT = f"""
            EXCLUDED.earliest_start, EXCLUDED.deadline, EXCLUDED.splittable, EXCLUDED.min_chunk_minutes,
            EXCLUDED.tags, EXCLUDED.status, EXCLUDED.source, EXCLUDED.metadata)
     RETURNING {COLUMNS}, (xmax = 0) AS inserted"""
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """What a task list narrows by, all together; each window is [after, before), a bound left out is open."""
+
+    plan_id: UUID | None = None
+    status: TaskStatus | None = None
+    external_ref: str | None = None
+    ids: Sequence[UUID] | None = None
+    completed_after: datetime | None = None
+    completed_before: datetime | None = None
+    deadline_after: datetime | None = None
+    deadline_before: datetime | None = None
+    updated_after: datetime | None = None
+
+    def conditions(self) -> list[tuple[str, object]]:
+        """(SQL condition with `{}` for its parameter, value) for each filter given."""
+        ids = list(self.ids) if self.ids is not None else None
+        candidates: list[tuple[str, object]] = [
+            ("plan_id = {}", self.plan_id), ("status = {}", self.status), ("external_ref = {}", self.external_ref),
+            ("id = ANY({}::uuid[])", ids), ("completed_at >= {}", self.completed_after),
+            ("completed_at < {}", self.completed_before), ("deadline >= {}", self.deadline_after),
+            ("deadline < {}", self.deadline_before), ("updated_at >= {}", self.updated_after),
+        ]  # fmt: skip
+        return [(condition, value) for condition, value in candidates if value is not None]
 
 
 def task_read(row: asyncpg.Record | None) -> TaskRead:
@@ -149,21 +178,12 @@ class TaskRepository:
             raise NotFoundError(f"no task {task_id} for user {user_id}", details={"task_id": str(task_id)})
         return task_read(row)
 
-    async def list_tasks(
-        self,
-        user_id: str,
-        *,
-        plan_id: UUID | None = None,
-        status: TaskStatus | None = None,
-        external_ref: str | None = None,
-        limit: int = 100,
-    ) -> list[TaskRead]:
+    async def list_tasks(self, user_id: str, filters: TaskFilter | None = None, *, limit: int = 100) -> list[TaskRead]:
         conditions: list[str] = ["user_id = $1"]
         args: list[object] = [user_id]
-        for column, value in (("plan_id", plan_id), ("status", status), ("external_ref", external_ref)):
-            if value is not None:
-                args.append(value)
-                conditions.append(f"{column} = ${len(args)}")
+        for condition, value in (filters or TaskFilter()).conditions():
+            args.append(value)
+            conditions.append(condition.format(f"${len(args)}"))
         args.append(limit)
         rows = await self._pool.fetch(
             f"SELECT {COLUMNS} FROM tasks WHERE {' AND '.join(conditions)}"

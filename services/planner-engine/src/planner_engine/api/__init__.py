@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from planner_engine.api import library, plans, tasks
+from planner_engine.api import library, plans, tasks, users
 
-routers: list[APIRouter] = [plans.router, tasks.router, library.router]
+routers: list[APIRouter] = [plans.router, tasks.router, library.router, users.router]

@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from planner_engine.deps import AcceptanceDep, PlannerDep, PlansDep
-from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_header_key
+from pma_core.app.params import IdempotencyKeyHeader, UserQuery, check_window, with_header_key
+from pma_core.contracts.common import IsoDatetime
 from pma_core.contracts.plans import (
     PlanAccept,
     PlanCreate,
@@ -42,9 +43,16 @@ async def list_plans(
     user_id: UserQuery,
     plans: PlansDep,
     status_: Annotated[PlanStatus | None, Query(alias="status")] = None,
+    created_after: Annotated[IsoDatetime | None, Query(description="Created at or after this.")] = None,
+    created_before: Annotated[IsoDatetime | None, Query(description="Created before this.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> PlanListRead:
-    return PlanListRead(plans=await plans.list_plans(user_id, status=status_, limit=limit))
+    """The window is [created_after, created_before); an empty or reversed one is a 422."""
+    check_window(created_after, created_before, names=("created_after", "created_before"))
+    found = await plans.list_plans(
+        user_id, status=status_, limit=limit, created_after=created_after, created_before=created_before
+    )
+    return PlanListRead(plans=found)
 
 
 @router.get("/plans/{plan_id}", response_model=PlanRead, summary="one plan with its tasks")

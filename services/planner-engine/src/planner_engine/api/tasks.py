@@ -7,9 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
+from planner_engine.adapters.tasks import TaskFilter
 from planner_engine.deps import ExecutionsDep, TasksDep
 from planner_engine.domain.estimates import build_profile
-from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_header_key
+from pma_core.app.params import IdempotencyKeyHeader, UserQuery, check_window, with_header_key
 from pma_core.contracts.common import IsoDatetime
 from pma_core.contracts.executions import (
     MAX_LIMIT,
@@ -19,7 +20,16 @@ from pma_core.contracts.executions import (
     ExecutionListRead,
     ExecutionRead,
 )
-from pma_core.contracts.tasks import TaskImport, TaskImportRead, TaskImportResult, TaskListRead, TaskRead, TaskStatus
+from pma_core.contracts.tasks import (
+    MAX_LIST_IDS,
+    MAX_LIST_LIMIT,
+    TaskImport,
+    TaskImportRead,
+    TaskImportResult,
+    TaskListRead,
+    TaskRead,
+    TaskStatus,
+)
 
 router = APIRouter(prefix="/v1", tags=["tasks", "executions"])
 
@@ -40,10 +50,26 @@ async def list_tasks(
     plan_id: UUID | None = None,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     external_ref: Annotated[str | None, Query(max_length=300)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ids: Annotated[
+        list[UUID] | None, Query(max_length=MAX_LIST_IDS, description="Repeatable: only these tasks (of this user).")
+    ] = None,
+    completed_after: Annotated[IsoDatetime | None, Query(description="Completed at or after this.")] = None,
+    completed_before: Annotated[IsoDatetime | None, Query(description="Completed before this.")] = None,
+    deadline_after: Annotated[IsoDatetime | None, Query(description="Deadline at or after this.")] = None,
+    deadline_before: Annotated[IsoDatetime | None, Query(description="Deadline before this.")] = None,
+    updated_after: Annotated[IsoDatetime | None, Query(description="Changed at or after this.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 100,
 ) -> TaskListRead:
-    found = await tasks.list_tasks(user_id, plan_id=plan_id, status=status_, external_ref=external_ref, limit=limit)
-    return TaskListRead(tasks=found)
+    """Every filter given applies (AND); each window is [after, before), and an empty or reversed one is a
+    422. Tasks come in plan order, then imported ones, at most `limit`."""
+    check_window(completed_after, completed_before, names=("completed_after", "completed_before"))
+    check_window(deadline_after, deadline_before, names=("deadline_after", "deadline_before"))
+    filters = TaskFilter(
+        plan_id=plan_id, status=status_, external_ref=external_ref, ids=ids, completed_after=completed_after,
+        completed_before=completed_before, deadline_after=deadline_after, deadline_before=deadline_before,
+        updated_after=updated_after,
+    )  # fmt: skip
+    return TaskListRead(tasks=await tasks.list_tasks(user_id, filters, limit=limit))
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="one task")
@@ -79,12 +105,19 @@ async def list_executions(
     executions: ExecutionsDep,
     task_id: UUID | None = None,
     plan_id: UUID | None = None,
-    since: IsoDatetime | None = None,
-    until: IsoDatetime | None = None,
+    since: Annotated[IsoDatetime | None, Query(description="Started at or after this.")] = None,
+    until: Annotated[IsoDatetime | None, Query(description="Started before this.")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="A page's next_cursor.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ExecutionListRead:
-    runs = await executions.list_runs(user_id, task_id=task_id, plan_id=plan_id, since=since, until=until, limit=limit)
-    return ExecutionListRead(executions=runs)
+    """Ordered by (started_at, id), newest first. To read a whole window, send each page's `next_cursor` back
+    as `cursor` (with the same filters) until it is null: runs that share a started_at are neither lost nor
+    repeated. A cursor this endpoint did not return is a 422."""
+    check_window(since, until, names=("since", "until"))
+    runs, next_cursor = await executions.list_runs(
+        user_id, task_id=task_id, plan_id=plan_id, since=since, until=until, limit=limit, cursor=cursor
+    )
+    return ExecutionListRead(executions=runs, next_cursor=next_cursor)
 
 
 @router.get("/estimates", response_model=EstimateAccuracy, summary="how the user's estimates hold up")

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from planner_engine.domain.drafts import PlanDraft
+from pma_core.contracts.insights import EstimateFactorInsight
 from pma_core.contracts.library import SopStep
 from pma_core.contracts.plans import Recalled, Usage
 from pma_core.contracts.tasks import TaskSpec
@@ -32,13 +33,16 @@ class NewPlan:
     recalled: Sequence[Recalled]
     warnings: Sequence[str]
     idempotency_key: str | None
+    estimate_notes: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class MemoryContext:
-    """What memory recalled for an intent, and what degraded while asking."""
+    """What memory recalled for an intent, the observer's active estimate-factor insights (kept apart from
+    `recalled`: they reach the estimates and the prompt's estimate accuracy), and what degraded while asking."""
 
     recalled: list[Recalled] = field(default_factory=list)
+    insights: list[EstimateFactorInsight] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 

@@ -8,7 +8,8 @@ Without a matching SOP it decomposes the intent (docs/planner.md, "The offline p
    replaced by one task per named deliverable (titled by its kind: "Build the pricing page", sized by it),
    and whose close steps (review, launch, follow-up) wait for all of them. A sequence of actions ("write
    the spec, then build the prototype") is planned as given. Qualifiers go to descriptions, not titles.
-3. Estimates follow estimates.py; a task over 90 minutes is deep work, splittable in chunks of at least 30.
+3. Estimates follow estimates.py, and the plan keeps how each was reached (`OfflinePlan.estimates`, which
+   estimate_notes.py puts in words); a task over 90 minutes is deep work, splittable in chunks of at least 30.
    With a due date, deadlines are spread over the time left in proportion to the work before each task, and
    priority rises as the date nears.
 With a matching SOP, its task pattern is instantiated instead (keys, order and dependencies kept).
@@ -21,7 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from planner_engine.domain.drafts import PlanDraft
-from planner_engine.domain.estimates import EstimateProfile, estimate, known_estimate
+from planner_engine.domain.estimate_notes import Estimated
+from planner_engine.domain.estimates import Estimate, EstimateProfile, explain, explain_known
 from planner_engine.domain.intent import (
     TITLE_LIMIT,
     Deliverable,
@@ -55,6 +57,14 @@ class PlanningInput:
     profile: EstimateProfile
 
 
+@dataclass(frozen=True, slots=True)
+class OfflinePlan:
+    """An offline draft, and how each of its tasks' estimates was reached (in task order)."""
+
+    draft: PlanDraft
+    estimates: list[Estimated]
+
+
 def explicit_steps(text: str) -> list[str]:
     """The items of a bulleted or numbered list in the text, in order."""
     return [match.group(1) for line in text.splitlines() if (match := _LIST_ITEM.match(line))]
@@ -78,7 +88,7 @@ def headline(intent: str) -> str:
     return clause[:1].upper() + clause[1:200]
 
 
-def plan_from_intent(given: PlanningInput) -> PlanDraft:
+def plan_from_intent(given: PlanningInput) -> OfflinePlan:
     """A generic SOP and its tasks for an intent no saved SOP matches."""
     items = explicit_steps(given.intent) or explicit_steps(given.context)
     if items:
@@ -102,10 +112,15 @@ def plan_from_intent(given: PlanningInput) -> PlanDraft:
     ]
     title = shorten(read.headline, 200) if read.headline else headline(given.intent)
     sop = Sop(title=title, summary=f"{playbook.name} playbook", steps=steps)
-    return PlanDraft(sop=sop, tasks=schedule_window(tasks, given))
+    return _planned(sop, tasks, given)
 
 
-def _plan_from_list(items: list[str], given: PlanningInput) -> PlanDraft:
+def _planned(sop: Sop, tasks: list[tuple[TaskSpec, Estimate]], given: PlanningInput) -> OfflinePlan:
+    draft = PlanDraft(sop=sop, tasks=schedule_window([task for task, _ in tasks], given))
+    return OfflinePlan(draft=draft, estimates=[(task.title, how) for task, how in tasks])
+
+
+def _plan_from_list(items: list[str], given: PlanningInput) -> OfflinePlan:
     """The user's own list: one task per item, in order, each after the one before."""
     patterns = [StepPattern(shorten(item), "", f"{shorten(item)}: done", EXPLICIT_STEP_MINUTES) for item in items]
     steps = [_step(pattern, "") for pattern in patterns]
@@ -122,7 +137,7 @@ def _plan_from_list(items: list[str], given: PlanningInput) -> PlanDraft:
         for index, (step, item) in enumerate(zip(steps, items, strict=True), start=1)
     ]
     sop = Sop(title=headline(given.intent), summary="explicit playbook", steps=steps)
-    return PlanDraft(sop=sop, tasks=schedule_window(tasks, given))
+    return _planned(sop, tasks, given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,18 +253,15 @@ def _description(read: ReadIntent) -> str:
     return " ".join(parts)[:3000]
 
 
-def plan_from_sop(sop: SopRead, given: PlanningInput) -> PlanDraft:
-    """The saved SOP's task pattern for a new intent. Its estimates already reflect the user's history when
-    it was saved, so only tasks executed since (by title) are re-estimated; scaling again would compound."""
-    base = SopPatternTasks(sop).tasks()
-    tasks = [
-        task.model_copy(
-            update=sized_fields(known_estimate(task.estimate_minutes, title=task.title, profile=given.profile))
-        )
-        for task in base
-    ]
-    steps = Sop(title=sop.title, summary=sop.summary, steps=sop.steps)
-    return PlanDraft(sop=steps, tasks=schedule_window(tasks, given))
+def plan_from_sop(sop: SopRead, given: PlanningInput) -> OfflinePlan:
+    """The saved SOP's task pattern for a new intent. Its estimates already reflect the user's history (and
+    insights) when it was saved, so only tasks executed since (by title) are re-estimated; scaling again by a
+    ratio or an insight would compound."""
+    tasks = []
+    for task in SopPatternTasks(sop).tasks():
+        how = explain_known(task.estimate_minutes, title=task.title, profile=given.profile)
+        tasks.append((task.model_copy(update=sized_fields(how.minutes)), how))
+    return _planned(Sop(title=sop.title, summary=sop.summary, steps=sop.steps), tasks, given)
 
 
 class SopPatternTasks:
@@ -295,9 +307,9 @@ def _task(
     given: PlanningInput,
     depends_on: list[str],
     description: str = "",
-) -> TaskSpec:
-    minutes = estimate(base, title=title, tags=tags, profile=given.profile)
-    return TaskSpec.model_validate(
+) -> tuple[TaskSpec, Estimate]:
+    how = explain(base, title=title, tags=tags, profile=given.profile)
+    task = TaskSpec.model_validate(
         {
             "key": f"t{index}",
             "title": title,
@@ -305,9 +317,10 @@ def _task(
             "depends_on": depends_on,
             "tags": list(dict.fromkeys(tags)),
             "step": index,
-            **sized_fields(minutes),
+            **sized_fields(how.minutes),
         }
     )
+    return task, how
 
 
 def priority_for(due_at: datetime | None, now: datetime) -> Priority:

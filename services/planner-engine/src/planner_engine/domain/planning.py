@@ -1,8 +1,10 @@
 """Planning: an intent (or feedback on a plan) in, a stored plan out, by the LLM or the offline planner.
 
-Before planning it gathers, concurrently: what memory recalls about the user, their execution history
-(for estimates) and the closest SOP in their library. The LLM path renders the active prompt template;
-the offline path is deterministic (offline.py). Either way the draft passes the same checks (drafts.py).
+Before planning it gathers, concurrently: what memory recalls about the user (and the observer's insights),
+their execution history (for estimates) and the closest SOP in their library. The LLM path renders the
+active prompt template; the offline path is deterministic (offline.py). Either way the draft passes the same
+checks (drafts.py). The plan's estimate notes say which insights and history set its estimates
+(estimate_notes.py): the offline planner applies them; the LLM is told them in its prompt.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from planner_engine.domain.drafts import PlanDraft, clamp_deadlines
 from planner_engine.domain.due import read_due
+from planner_engine.domain.estimate_notes import estimate_notes, notes_after_replan, prompt_notes
 from planner_engine.domain.estimates import EstimateProfile, build_profile
 from planner_engine.domain.lifecycle import ensure_replannable
 from planner_engine.domain.matching import SopMatch, best_match
@@ -73,7 +76,7 @@ class Planner:
             trace_id=produced.trace_id, sop_id=gathered.match.sop.id if gathered.match else None,
             recalled=gathered.memory.recalled,
             warnings=[*read_due, *gathered.memory.warnings, *clamped, *_overload(draft, request.due_at, given.now)],
-            idempotency_key=request.idempotency_key,
+            idempotency_key=request.idempotency_key, estimate_notes=produced.estimate_notes,
         )  # fmt: skip
         plan, created = await self.plans.insert(new, draft)
         if created:
@@ -105,6 +108,7 @@ class Planner:
             due_at=plan.due_at, planner="llm" if self.drafter.configured else "offline", model=produced.model or None,
             template_id=produced.template_id, usage=produced.usage, trace_id=produced.trace_id, sop_id=None,
             recalled=[], warnings=[*clamped, *_overload(draft, plan.due_at, self.clock())], idempotency_key=None,
+            estimate_notes=notes_after_replan(plan.estimate_notes, before=current.tasks, after=draft.tasks),
         )  # fmt: skip
         return await self.plans.replace_draft(user_id, plan_id, check=ensure_replannable, draft=draft, extra=extra)
 
@@ -137,7 +141,7 @@ class Planner:
             self.history.history(request.user_id),
             self._match(request),
         )
-        return Gathered(memory=memory, profile=build_profile(runs), match=match)
+        return Gathered(memory=memory, profile=build_profile(runs, insights=memory.insights), match=match)
 
     async def _match(self, request: PlanCreate) -> SopMatch[SopRead] | None:
         if request.sop_id is not None:
@@ -160,8 +164,8 @@ class Planner:
         return SopMatch(sop=sop, score=found.score, dense=found.dense, overlap=found.overlap)
 
     async def _offline_draft(self, gathered: Gathered, given: PlanningInput) -> _Produced:
-        draft = plan_from_sop(gathered.match.sop, given) if gathered.match else plan_from_intent(given)
-        return _Produced(draft, "", None, Usage(), None)
+        made = plan_from_sop(gathered.match.sop, given) if gathered.match else plan_from_intent(given)
+        return _Produced(made.draft, "", None, Usage(), None, estimate_notes(made.estimates, gathered.profile))
 
     async def _llm_draft(self, request: PlanCreate, gathered: Gathered, given: PlanningInput) -> _Produced:
         values = {
@@ -180,7 +184,10 @@ class Planner:
         template = await self.templates.active(name)
         values = {key: value for key, value in values.items() if key in template.variables}
         result: LLMDraft = await self.drafter.draft(template, values, user_id=request.user_id)
-        return _Produced(result.draft, result.model, template.id, result.usage, result.trace_id)
+        # The LLM's estimates stand as it wrote them (no policy rescales them), so the insights reach them
+        # through the prompt only, and only when the template asks for the estimate accuracy.
+        notes = prompt_notes(gathered.profile) if "estimate_accuracy" in values else []
+        return _Produced(result.draft, result.model, template.id, result.usage, result.trace_id, notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +197,7 @@ class _Produced:
     template_id: UUID | None
     usage: Usage
     trace_id: str | None
+    estimate_notes: list[str] = field(default_factory=list)
 
 
 def _sop_values(sop: SopRead) -> dict[str, str]:

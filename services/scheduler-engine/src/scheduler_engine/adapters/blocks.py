@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from pma_core.contracts.scheduling import CalendarBlockRead
 from scheduler_engine.domain.blocks import BlockPlan
 from scheduler_engine.domain.intake import RunSpec
 from scheduler_engine.domain.models import CalendarBlock, CalendarChange, Interval, StoredBlock
@@ -23,6 +24,14 @@ def _block(row: asyncpg.Record) -> StoredBlock:
     return StoredBlock(
         block_id=row["id"], run_id=row["run_id"], task_id=row["task_id"], plan_id=row["plan_id"], title=row["title"],
         start=row["start_at"], end=row["end_at"], status=row["status"], pinned=row["pinned"], sequence=row["sequence"],
+    )  # fmt: skip
+
+
+def _listed(row: asyncpg.Record) -> CalendarBlockRead:
+    return CalendarBlockRead(
+        id=row["id"], run_id=row["run_id"], plan_id=row["plan_id"], task_id=row["task_id"], title=row["title"],
+        start=row["start_at"], end=row["end_at"], status=row["status"], pinned=row["pinned"],
+        sequence=row["sequence"], created_at=row["created_at"], updated_at=row["updated_at"],
     )  # fmt: skip
 
 
@@ -114,6 +123,19 @@ class BlockRepository:
             list(task_ids),
         )
         return {row["task_id"] for row in rows}
+
+    async def listed(
+        self, user_id: str, window: Interval, *, statuses: Sequence[str], limit: int
+    ) -> list[CalendarBlockRead]:
+        """The user's blocks of these statuses that overlap `window` (end after its start, start before its
+        end), by start. `replaced` is never listed, whatever `statuses` says: those blocks are history."""
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS}, created_at, updated_at FROM calendar_blocks"
+            " WHERE user_id = $1 AND status <> 'replaced' AND status = ANY($2::text[])"
+            " AND end_at > $3 AND start_at < $4 ORDER BY start_at, id LIMIT $5",
+            user_id, list(statuses), window.start, window.end, limit,
+        )  # fmt: skip
+        return [_listed(row) for row in rows]
 
     async def calendar_view(self, user_id: str, window: Interval) -> list[CalendarBlock]:
         return [

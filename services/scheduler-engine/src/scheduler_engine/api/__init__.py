@@ -2,6 +2,13 @@
 
 from fastapi import APIRouter
 
-from scheduler_engine.api import calendars, oauth, profiles, schedule
+from scheduler_engine.api import blocks, calendars, oauth, profiles, schedule, users
 
-routers: list[APIRouter] = [schedule.router, profiles.router, calendars.router, oauth.router]
+routers: list[APIRouter] = [
+    schedule.router,
+    profiles.router,
+    calendars.router,
+    blocks.router,
+    oauth.router,
+    users.router,
+]
