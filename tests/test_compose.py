@@ -162,8 +162,12 @@ def test_only_the_memory_gateway_gets_qdrant_variables() -> None:
 def test_start_order_waits_for_healthy_dependencies() -> None:
     healthy = {"condition": "service_healthy"}
     assert compose_service("memory-gateway")["depends_on"] == {"valkey": healthy}
-    for name in SERVICE_NAMES[1:]:
+    for name in ("planner-engine", "scheduler-engine"):
         assert compose_service(name)["depends_on"] == {"valkey": healthy, "memory-gateway": healthy}, name
+    # The observer's reflections are made of the planner's and the scheduler's records.
+    assert compose_service("observer-agent")["depends_on"] == dict.fromkeys(
+        ("valkey", "memory-gateway", "planner-engine", "scheduler-engine"), healthy
+    )
 
 
 def test_valkey_is_an_lru_cache_with_aof_inside_its_budget() -> None:

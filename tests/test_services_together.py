@@ -30,7 +30,7 @@ EXPECTED_DEPENDENCIES = {
     "memory-gateway": {"postgres", "valkey", "qdrant"},
     "planner-engine": {"postgres", "valkey", "memory-gateway", "scheduler-engine"},
     "scheduler-engine": {"postgres", "valkey", "memory-gateway", "planner-engine"},
-    "observer-agent": {"postgres", "valkey", "memory-gateway", "planner-engine"},
+    "observer-agent": {"postgres", "valkey", "memory-gateway", "planner-engine", "scheduler-engine"},
 }
 
 

@@ -1,17 +1,24 @@
-"""Request-scoped access to what the lifespan opened (the domain services built from it arrive with the
-observer's issue, as methods of `State` with a `<Name>Dep` alias each, like the planner's)."""
+"""Request-scoped access to what the lifespan opened, and the domain services built from it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Request
 
+from observer_agent.adapters.activity import ServiceActivity
+from observer_agent.adapters.chart import WeeklyChart
+from observer_agent.adapters.coda import CodaThread
+from observer_agent.adapters.memory import GatewayReflectionMemory
+from observer_agent.adapters.narrator import ReflectionNarrator
+from observer_agent.adapters.reflections import ReflectionRepository
+from observer_agent.domain.delivery import Delivery
+from observer_agent.domain.reflections import Reflector
 from observer_agent.settings import Settings
-from pma_core.cache import ValkeyCache
-from pma_core.clients import MemoryGatewayClient, PlannerEngineClient
+from pma_core.clock import Clock, utc_now
 from pma_core.resources import Background
 
 
@@ -19,10 +26,32 @@ from pma_core.resources import Background
 class State:
     settings: Settings
     pool: asyncpg.Pool
-    cache: ValkeyCache
-    memory: MemoryGatewayClient
-    planner: PlannerEngineClient
+    activity: ServiceActivity
+    memory: GatewayReflectionMemory
+    narrator: ReflectionNarrator
+    coda: CodaThread
     background: Background
+    clock: Clock = utc_now
+
+    def reflections(self) -> ReflectionRepository:
+        return ReflectionRepository(self.pool, posting_configured=self.coda.configured)
+
+    def delivery(self) -> Delivery:
+        return Delivery(
+            store=self.reflections(), poster=self.coda, memory=self.memory, clock=self.clock,
+            poll_seconds=self.settings.observer.poll_seconds,
+        )  # fmt: skip
+
+    def chart_url(self, user_id: str, week: str) -> str:
+        base = self.settings.observer.public_base_url.rstrip("/")
+        return f"{base}/v1/reflections/{user_id}/weekly/{week}/chart.svg"
+
+    def reflector(self) -> Reflector:
+        deliver = partial(self.delivery().deliver, wait_seconds=self.settings.observer.post_wait_seconds)
+        return Reflector(
+            activity=self.activity, store=self.reflections(), narrator=self.narrator, chart=WeeklyChart(),
+            chart_url=self.chart_url, deliver=deliver, after=self.background.spawn, clock=self.clock,
+        )  # fmt: skip
 
 
 def get_state(request: Request) -> State:
@@ -31,3 +60,20 @@ def get_state(request: Request) -> State:
 
 
 StateDep = Annotated[State, Depends(get_state)]
+
+
+def _reflector(state: StateDep) -> Reflector:
+    return state.reflector()
+
+
+def _reflections(state: StateDep) -> ReflectionRepository:
+    return state.reflections()
+
+
+def _delivery(state: StateDep) -> Delivery:
+    return state.delivery()
+
+
+ReflectorDep = Annotated[Reflector, Depends(_reflector)]
+ReflectionsDep = Annotated[ReflectionRepository, Depends(_reflections)]
+DeliveryDep = Annotated[Delivery, Depends(_delivery)]

@@ -1,5 +1,7 @@
-"""HTTP routers of the observer-agent; its `/v1` operations arrive with its issue."""
+"""HTTP routers of the observer-agent."""
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from observer_agent.api import reflections
+
+routers: list[APIRouter] = [reflections.router]

@@ -1,0 +1,149 @@
+"""Delivering a stored reflection: its Coda Daily Thread row, its daily thread in the memory-gateway and,
+for a weekly one, its insights as memories. Each is owed until it is done for the reflection's current
+content, and retried by the sweep (and `POST /v1/reflections/{id}/post`) until then.
+
+Coda: a row is posted by an upsert on its key column, so a retry can never add a second row; it counts
+as posted only once `mutationStatus` says `completed` for the request that wrote the current content. A
+request id Coda no longer knows (404) means: upsert again, by key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from observer_agent.domain.coda_rows import ThreadRow
+from observer_agent.domain.ports import Pending, ReflectionMemory, ReflectionStore, ThreadPoster
+from pma_core.clock import Clock
+from pma_core.contracts.reflections import DailyMetrics, ReflectionRead
+from pma_core.errors import AppError
+
+_log = logging.getLogger(__name__)
+# How long one delivery may hold a reflection before another (a sweep, a replica) may take it over.
+LEASE_SECONDS = 120.0
+
+
+def thread_row(reflection: ReflectionRead) -> ThreadRow:
+    """The Coda row of a reflection (texts are fitted to Coda's limits by the row itself)."""
+    narrative = reflection.narrative
+    metrics = reflection.metrics
+    figures = metrics if isinstance(metrics, DailyMetrics) else metrics.totals
+    accuracy = figures.estimate_accuracy.ratio
+    lines = [
+        f"tasks {figures.tasks_done}/{figures.tasks_planned} done",
+        f"minutes {figures.actual_minutes} actual / {figures.planned_minutes} planned",
+        f"estimates x{accuracy:.2f}" if accuracy is not None else "estimates: no measured runs",
+        f"focus {figures.focus_minutes} min, meetings {figures.meeting_minutes} min",
+    ]
+    label = "Daily" if reflection.kind == "daily" else "Weekly"
+    return ThreadRow(
+        key=reflection.key,
+        user_id=reflection.user_id,
+        local_date=reflection.period_start,
+        kind=reflection.kind,
+        title=f"{label} reflection {reflection.period}",
+        summary="\n".join(
+            [narrative.summary, f"Slipped: {narrative.slipped}", f"Change: {narrative.change_for_tomorrow}"]
+        ),
+        metrics="; ".join(lines),
+        suggestions="\n".join(f"- {s.text} ({s.evidence})" for s in narrative.suggestions),
+        chart_url=reflection.chart_url,
+        updated_at=reflection.updated_at,
+    )
+
+
+class Delivery:
+    def __init__(
+        self,
+        *,
+        store: ReflectionStore,
+        poster: ThreadPoster,
+        memory: ReflectionMemory,
+        clock: Clock,
+        poll_seconds: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store, self.poster, self.memory, self.clock = store, poster, memory, clock
+        self.poll_seconds, self.sleep = poll_seconds, sleep
+
+    async def deliver(self, reflection: ReflectionRead, *, wait_seconds: float = 0.0) -> None:
+        """Do what is owed for this reflection now, unless another delivery (the sweep, another replica)
+        holds it; whatever fails stays owed for the sweep."""
+        if not await self.store.claim_one(reflection.id, lease_seconds=LEASE_SECONDS + wait_seconds):
+            return
+        await self._deliver_claimed(reflection.id, wait_seconds)
+
+    async def sweep(self, *, limit: int = 20) -> int:
+        """Deliver what is owed, a batch at a time; returns how many reflections were tried."""
+        claimed = await self.store.claim(limit=limit, lease_seconds=LEASE_SECONDS)
+        for reflection_id in claimed:
+            await self._deliver_claimed(reflection_id, 0.0)
+        return len(claimed)
+
+    async def post_now(self, reflection_id: UUID, *, wait_seconds: float) -> None:
+        """The explicit retry: it does not wait out a failed post's back-off (an upsert by key is safe)."""
+        await self._deliver_claimed(reflection_id, wait_seconds)
+
+    async def _deliver_claimed(self, reflection_id: UUID, wait_seconds: float) -> None:
+        try:
+            pending = await self.store.pending(reflection_id)
+            if pending is not None:
+                await self._deliver_pending(pending, wait_seconds)
+        finally:
+            await self.store.release(reflection_id)
+
+    async def _deliver_pending(self, pending: Pending, wait_seconds: float) -> None:
+        reflection = pending.reflection
+        if pending.index:
+            await self._attempt("index", pending, self._index)
+        if pending.remember:
+            await self._attempt("insights", pending, self._remember)
+        if pending.post and self.poster.configured:
+            try:
+                await self._post(pending, wait_seconds)
+            except AppError as exc:
+                _log.warning("Coda row of %s not posted: %s", reflection.key, exc.message)
+                await self.store.posting_failed(reflection.id, error=exc.message)
+
+    async def _attempt(self, what: str, pending: Pending, action: Callable[[Pending], Awaitable[None]]) -> None:
+        try:
+            await action(pending)
+        except AppError as exc:
+            _log.warning("%s of %s not delivered yet: %s", what, pending.reflection.key, exc.message)
+
+    async def _index(self, pending: Pending) -> None:
+        await self.memory.index(pending.reflection)
+        await self.store.indexed(pending.reflection.id, content_hash=pending.content_hash)
+
+    async def _remember(self, pending: Pending) -> None:
+        await self.memory.remember(pending.reflection, pending.reflection.insights)
+        await self.store.remembered(pending.reflection.id, content_hash=pending.content_hash)
+
+    async def _post(self, pending: Pending, wait_seconds: float) -> None:
+        reflection, request_id = pending.reflection, pending.request_id
+        if request_id is not None:
+            state = await self.poster.mutation_status(request_id)
+            if state == "completed":
+                await self.store.posted(reflection.id, content_hash=pending.content_hash)
+                return
+            if state == "pending":
+                await self._wait_for(pending, request_id, wait_seconds)
+                return
+        request_id = await self.poster.upsert(thread_row(reflection))
+        await self.store.posting_started(reflection.id, request_id=request_id, content_hash=pending.content_hash)
+        await self._wait_for(pending, request_id, wait_seconds)
+
+    async def _wait_for(self, pending: Pending, request_id: str, wait_seconds: float) -> None:
+        """Poll Coda's mutation status for up to `wait_seconds`; still queued then, the sweep asks again."""
+        waited = 0.0
+        while waited < wait_seconds:
+            await self.sleep(self.poll_seconds)
+            waited += self.poll_seconds
+            state = await self.poster.mutation_status(request_id)
+            if state == "completed":
+                await self.store.posted(pending.reflection.id, content_hash=pending.content_hash)
+                return
+            if state == "missing":
+                return  # the next delivery upserts again, by key

@@ -1,0 +1,69 @@
+"""Local days and ISO weeks: what "yesterday", "2026-11-30" and "2026-W48" mean for a user in their zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from observer_agent.domain.models import Span
+from pma_core.contracts.reflections import parse_iso_week
+from pma_core.errors import ValidationFailedError
+
+EARLIEST = date(2000, 1, 1)
+
+
+def local_today(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+def day_span(day: date, zone: ZoneInfo) -> Span:
+    """The local day [midnight, next midnight) in UTC: 23 or 25 hours long across a DST change."""
+    start = datetime.combine(day, time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    return Span(start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC")))
+
+
+def days_span(first: date, last: date, zone: ZoneInfo) -> Span:
+    return Span(day_span(first, zone).start, day_span(last, zone).end)
+
+
+def week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_days(week: str) -> list[date]:
+    """The seven dates of an ISO week, Monday first."""
+    year, number = parse_iso_week(week)
+    monday = date.fromisocalendar(year, number, 1)
+    return [monday + timedelta(days=offset) for offset in range(7)]
+
+
+def _refuse(field: str, message: str) -> ValidationFailedError:
+    return ValidationFailedError(
+        f"invalid request: body.{field}: {message}",
+        details=[{"field": f"body.{field}", "message": message, "type": "value_error"}],
+    )
+
+
+def checked_day(day: date | None, *, now: datetime, zone: ZoneInfo) -> date:
+    """The date asked for (default: the user's yesterday); a date after the user's today is a 422."""
+    today = local_today(now, zone)
+    chosen = day if day is not None else today - timedelta(days=1)
+    if chosen > today:
+        raise _refuse("date", f"{chosen} is in the future for this user (their today is {today} in {zone.key})")
+    if chosen < EARLIEST:
+        raise _refuse("date", f"{chosen} is before {EARLIEST}")
+    return chosen
+
+
+def checked_week(week: str | None, *, now: datetime, zone: ZoneInfo) -> str:
+    """The week asked for (default: the week of the user's yesterday); a week not yet begun is a 422."""
+    today = local_today(now, zone)
+    chosen = week if week is not None else week_of(today - timedelta(days=1))
+    first = week_days(chosen)[0]
+    if first > today:
+        raise _refuse("week", f"{chosen} has not begun for this user (their today is {today} in {zone.key})")
+    if first < EARLIEST:
+        raise _refuse("week", f"{chosen} is before {EARLIEST}")
+    return chosen
