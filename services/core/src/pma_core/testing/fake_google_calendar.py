@@ -985,6 +985,9 @@ class FakeGoogleCalendar:
                 user = self._oauth.user_of(request.headers.get("authorization"))
             fault = self._take_fault(method)
             if fault == "drop_connection":
+                # The whole request is read first: closing while the client still sends makes the reset
+                # land in its send (not retried by httplib2) or its read (retried) by timing alone.
+                await request.body()
                 return _DroppedConnection()
             if fault is not None and fault != "drop_after_apply":
                 raise _fault_error(fault)

@@ -74,8 +74,8 @@ def done_by(activity: Activity, task_id: UUID, span: Span) -> bool:
         if moment < span.end:
             return True
     return any(
-        run.task_id == task_id and run.status == "succeeded" and span.start <= run.started_at < span.end
-        for run in activity.executions
+        run.status == "succeeded" and span.start <= run.started_at < span.end
+        for run in activity.runs_by_task.get(task_id, ())
     )
 
 

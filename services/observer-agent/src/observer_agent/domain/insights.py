@@ -60,9 +60,7 @@ def estimate_factors(
 
 def _worked(activity: Activity, block: BlockRead) -> bool:
     window = Span(block.start - SLACK, block.end + SLACK)
-    for run in activity.executions:
-        if run.task_id != block.task_id:
-            continue
+    for run in activity.runs_by_task.get(block.task_id, ()):
         end = run.finished_at or run.started_at + timedelta(minutes=run.actual_minutes or 1)
         if Span(run.started_at, end).clip(window) is not None:
             return True

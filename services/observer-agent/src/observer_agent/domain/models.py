@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -60,6 +61,15 @@ class Activity:
     plans: Sequence[PlanRead] = ()
     # Which inputs were read ("ok") or why one could not be ("unavailable: ...").
     sources: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def runs_by_task(self) -> dict[UUID, list[ExecutionRead]]:
+        """Each task's runs: the figures ask "was this task worked on?" once per block and per task."""
+        runs: dict[UUID, list[ExecutionRead]] = {}
+        for run in self.executions:
+            if run.task_id is not None:
+                runs.setdefault(run.task_id, []).append(run)
+        return runs
 
 
 @dataclass(frozen=True)
