@@ -39,7 +39,6 @@ Every request is recorded (`recorded`) with its headers and body, for assertions
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import threading
@@ -55,9 +54,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from pma_core.testing.threaded_server import ThreadedServer
+from pma_core.testing.threaded_server import DroppedConnection, LoopbackFake
 
 Json = dict[str, Any]
 Kind = Literal["write", "read", "status"]
@@ -69,7 +68,6 @@ DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 500
 NOT_UP_TO_DATE = "Doc is not yet up to date."
 _FAULT_STATUS = {"rate_limit_429": 429, "server_500": 500, "server_502": 502, "server_503": 503}
-_TRANSPORT_KEY = "pma.fake_coda.transport"
 _NO_FILTER = object()
 
 
@@ -199,38 +197,10 @@ class RecordedRequest:
     received_at: float
 
 
-class _DroppedConnection(Response):
-    """Closes the connection without answering (the client sees the server hang up)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        transport = scope.get(_TRANSPORT_KEY)
-        if transport is None:
-            raise RuntimeError("the fake cannot reach the connection to drop it")
-        transport.close()
-        for _ in range(3):  # let uvicorn see the connection lost, so it does not answer 500 on it
-            await asyncio.sleep(0)
-
-
-class _ExposeTransport:
-    """Outermost ASGI layer: puts uvicorn's connection (transport) in the scope, for `_DroppedConnection`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        transport = getattr(getattr(send, "__self__", None), "transport", None)
-        if transport is not None:
-            scope[_TRANSPORT_KEY] = transport
-        await self.app(scope, receive, send)
-
-
 # --- the server ------------------------------------------------------------------------------------
 
 
-class FakeCoda:
+class FakeCoda(LoopbackFake):
     """`with FakeCoda() as fake:` (or `async with`): Coda's rows and mutation-status endpoints on loopback.
 
     Set up with `add_table` / `add_row`; script with `mutation_delay`, `max_page_size`, `inject`,
@@ -244,31 +214,12 @@ class FakeCoda:
         self.mutation_delay = mutation_delay  # seconds from a write's 202 to its visibility
         self.max_page_size = max_page_size
         self._lock = threading.Lock()
-        self._http: ThreadedServer | None = None
         self.reset()
 
-    def start(self) -> FakeCoda:
-        """Bind a free loopback port and serve from a daemon thread; returns once it accepts calls."""
-        self._http = ThreadedServer(_ExposeTransport(_build_app(self)), name="fake-coda")
-        self._http.start()
-        return self
+    server_name = "fake-coda"
 
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-        self._http = None
-
-    def __enter__(self) -> FakeCoda:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeCoda:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.stop)
+    def app(self) -> ASGIApp:
+        return _build_app(self)
 
     def reset(self) -> None:
         """Forget docs, rows, mutations, faults and recordings (a shared server between tests)."""
@@ -504,14 +455,14 @@ class FakeCoda:
             self._authorize(request)
             rule = self._take_fault(kind)
             if rule is not None and rule.fault == "drop_connection":
-                return _DroppedConnection()
+                return DroppedConnection()
             if rule is not None and rule.fault != "drop_after_apply":
                 return _fault_response(rule)
             status, payload = self._dispatch(kind, request, raw)
         except CodaApiError as exc:
             return JSONResponse(exc.body(), status_code=exc.status)
         if rule is not None:  # drop_after_apply: the work is done, the answer never arrives
-            return _DroppedConnection()
+            return DroppedConnection()
         return JSONResponse(payload, status_code=status)
 
     def _dispatch(self, kind: Kind | None, request: Request, raw: bytes) -> tuple[int, Json]:

@@ -30,7 +30,6 @@ dropped connection is invisible to googleapiclient: inject `times=2` to make a c
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import hashlib
@@ -52,9 +51,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import QueryParams
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from pma_core.testing.threaded_server import ThreadedServer
+from pma_core.testing.threaded_server import DroppedConnection, LoopbackFake
 
 Json = dict[str, Any]
 Method = Literal["insert", "get", "patch", "update", "delete", "list", "token"]
@@ -94,7 +93,6 @@ _AUTH_HELP = (
     "Expected OAuth 2 access token, login cookie or other valid authentication credential. "
     "See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
-_TRANSPORT_KEY = "pma.fake_google.transport"
 
 
 class GoogleApiError(Exception):
@@ -723,39 +721,10 @@ class RecordedCall:
     received_at: float
 
 
-class _DroppedConnection(Response):
-    """Closes the connection without answering (the client sees the server hang up)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        transport = scope.get(_TRANSPORT_KEY)
-        if transport is None:
-            raise RuntimeError("the fake cannot reach the connection to drop it")
-        transport.close()
-        # Let uvicorn see the connection lost, so it does not try to answer 500 on it.
-        for _ in range(3):
-            await asyncio.sleep(0)
-
-
-class _ExposeTransport:
-    """Outermost ASGI layer: puts uvicorn's connection (transport) in the scope, for `_DroppedConnection`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        transport = getattr(getattr(send, "__self__", None), "transport", None)
-        if transport is not None:
-            scope[_TRANSPORT_KEY] = transport
-        await self.app(scope, receive, send)
-
-
 # --- the server ------------------------------------------------------------------------------------
 
 
-class FakeGoogleCalendar:
+class FakeGoogleCalendar(LoopbackFake):
     """`with FakeGoogleCalendar() as fake:` (or `async with`): Google Calendar v3 and its token endpoint.
 
     `fake.url` is the `api_endpoint` for googleapiclient, `fake.token_url` the `token_uri` for google-auth.
@@ -777,32 +746,13 @@ class FakeGoogleCalendar:
         self._faults: list[_FaultRule] = []
         self._calls: Counter[str] = Counter()
         self._recorded: list[RecordedCall] = []
-        self._http: ThreadedServer | None = None
 
     # lifecycle
 
-    def start(self) -> FakeGoogleCalendar:
-        """Bind a free loopback port and serve from a daemon thread; returns once it accepts calls."""
-        self._http = ThreadedServer(_ExposeTransport(_build_app(self)), name="fake-google-calendar")
-        self._http.start()
-        return self
+    server_name = "fake-google-calendar"
 
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-        self._http = None
-
-    def __enter__(self) -> FakeGoogleCalendar:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeGoogleCalendar:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.stop)
+    def app(self) -> ASGIApp:
+        return _build_app(self)
 
     def reset(self) -> None:
         """Forget users, tokens, faults and counters (the fixture calls it between tests)."""
@@ -988,7 +938,7 @@ class FakeGoogleCalendar:
                 # The whole request is read first: closing while the client still sends makes the reset
                 # land in its send (not retried by httplib2) or its read (retried) by timing alone.
                 await request.body()
-                return _DroppedConnection()
+                return DroppedConnection()
             if fault is not None and fault != "drop_after_apply":
                 raise _fault_error(fault)
             body = await _json_body(request) if method in ("insert", "patch", "update") else {}
@@ -997,7 +947,7 @@ class FakeGoogleCalendar:
         except GoogleApiError as exc:
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
         if fault == "drop_after_apply":
-            return _DroppedConnection()
+            return DroppedConnection()
         return Response(status_code=204) if payload is None else JSONResponse(payload)
 
     def _dispatch(self, method: Method, user: str, request: Request, body: Json) -> Json | None:
