@@ -115,7 +115,8 @@ def _executions(state: StateDep) -> ExecutionRepository:
     return state.executions()
 
 
-def _activity(state: StateDep) -> ActivityRepository:
+def activity_repository(state: StateDep) -> ActivityRepository:
+    """The dependency `GET /v1/users/active` reads (core's route, pma_core.app.activity)."""
     return state.activity()
 
 
@@ -127,4 +128,3 @@ SopsDep = Annotated[SopRepository, Depends(_sops)]
 TemplatesDep = Annotated[TemplateRepository, Depends(_templates)]
 TasksDep = Annotated[TaskRepository, Depends(_tasks)]
 ExecutionsDep = Annotated[ExecutionRepository, Depends(_executions)]
-ActivityDep = Annotated[ActivityRepository, Depends(_activity)]

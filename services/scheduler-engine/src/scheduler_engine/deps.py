@@ -145,7 +145,8 @@ def _busy(state: StateDep) -> BusyReader:
     return state.busy()
 
 
-def _activity(state: StateDep) -> ActivityRepository:
+def activity_repository(state: StateDep) -> ActivityRepository:
+    """The dependency `GET /v1/users/active` reads (core's route, pma_core.app.activity)."""
     return state.activity()
 
 
@@ -156,4 +157,3 @@ ProfilesDep = Annotated[ProfileRepository, Depends(_profiles)]
 FeedsDep = Annotated[FeedRepository, Depends(_feeds)]
 PlannerDep = Annotated[PlannerGateway, Depends(_planner)]
 BusyDep = Annotated[BusyReader, Depends(_busy)]
-ActivityDep = Annotated[ActivityRepository, Depends(_activity)]
