@@ -26,9 +26,9 @@ from observer_agent.domain.coda_rows import (
     coda_size,
     fit_row,
     fit_text,
-    thread_key,
 )
 from observer_agent.settings import CodaSettings
+from pma_core.contracts.reflections import reflection_key
 from pma_core.errors import AppError
 from pma_core.testing.fake_coda import DEFAULT_TOKEN, MAX_PAGE_SIZE, FakeCoda, coda_row_size
 
@@ -100,7 +100,8 @@ def reflection(
     *, day: date = date(2026, 5, 4), kind: ReflectionKind = "daily", title: str = "Monday", summary: str = "Steady."
 ) -> ThreadRow:
     return ThreadRow(
-        key=thread_key("u-1", day, kind), user_id="u-1", local_date=day, kind=kind, title=title, summary=summary,
+        key=reflection_key("u-1", day.isoformat(), kind), user_id="u-1", local_date=day, kind=kind, title=title,
+        summary=summary,
         metrics="focus 4h", suggestions="start earlier", chart_url=None,
         updated_at=datetime(2026, 5, 4, 21, 0, tzinfo=UTC),
     )  # fmt: skip

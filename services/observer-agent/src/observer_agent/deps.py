@@ -38,7 +38,7 @@ class State:
 
     def delivery(self) -> Delivery:
         return Delivery(
-            store=self.reflections(), poster=self.coda, memory=self.memory, clock=self.clock,
+            store=self.reflections(), poster=self.coda, memory=self.memory,
             poll_seconds=self.settings.observer.poll_seconds,
         )  # fmt: skip
 

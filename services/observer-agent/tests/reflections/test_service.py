@@ -4,6 +4,7 @@ to the fake Coda exactly once, indexed and remembered, and bad input refused wit
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -14,6 +15,8 @@ from pma_core.contracts.tasks import TaskRead
 from .builders import at, block, run, task
 from .conftest import DOC, TABLE, Observer, ObserverFactory
 from .standins import Records
+
+Json = dict[str, Any]
 
 DAY = date(2026, 11, 23)  # a Monday, well in the past of "now"
 
@@ -41,6 +44,21 @@ async def _until(check: Any) -> Any:
     raise AssertionError("not delivered within 10 s")
 
 
+async def _reflection_until(observer: Observer, reflection_id: str, done: Callable[[Json], bool]) -> Json:
+    """The reflection, once `done` holds for it (its deliveries run after the trigger answered)."""
+
+    async def check() -> Json | None:
+        got: Json = (await observer.http.get(f"/v1/reflections/{reflection_id}", params={"user_id": "ada"})).json()
+        return got if done(got) else None
+
+    found: Json = await _until(check)
+    return found
+
+
+def _posted(reflection: Json) -> bool:
+    return bool(reflection["posting"]["status"] == "posted")
+
+
 async def _daily(observer: Observer, **body: Any) -> dict[str, Any]:
     response = await observer.http.post("/v1/reflections/daily", json=body)
     assert response.status_code == 200, response.text
@@ -58,11 +76,7 @@ async def test_a_daily_reflection_from_recorded_data_is_posted_once(observer: Ob
     assert made["narrative_source"] == "offline"
     assert made["key"] == f"ada|{DAY}|daily"
 
-    async def posted() -> dict[str, Any] | None:
-        got = (await observer.http.get(f"/v1/reflections/{made['id']}", params={"user_id": "ada"})).json()
-        return got if got["posting"]["status"] == "posted" and got["indexed"] else None
-
-    final = await _until(posted)
+    final = await _reflection_until(observer, made["id"], lambda r: _posted(r) and r["indexed"])
     assert observer.coda.key_counts(DOC, TABLE, "c-key") == {f"ada|{DAY}|daily": 1}
     [row] = observer.coda.rows(DOC, TABLE)
     assert "1/2 planned tasks done" in str(row)
@@ -80,21 +94,16 @@ async def test_a_daily_reflection_from_recorded_data_is_posted_once(observer: Ob
 async def test_a_changed_day_updates_the_same_row(observer: Observer) -> None:
     review = _seed_day(observer.records)
     [first] = (await _daily(observer, user_id="ada", date=str(DAY)))["reflections"]
-    await _until(lambda: _status(observer, first["id"], "posted"))
+    await _reflection_until(observer, first["id"], _posted)
     observer.records.executions.append(
         run(review.id, at(DAY, "15:00"), 45, estimated=60).model_copy(update={"user_id": "ada"})
     )
     [second] = (await _daily(observer, user_id="ada", date=str(DAY)))["reflections"]
     assert (second["id"], second["revision"]) == (first["id"], 2)
     assert second["metrics"]["actual_minutes"] == 165
-    await _until(lambda: _status(observer, first["id"], "posted"))
+    await _reflection_until(observer, first["id"], _posted)
     assert observer.coda.key_counts(DOC, TABLE, "c-key") == {f"ada|{DAY}|daily": 1}
     assert "165" in str(observer.coda.rows(DOC, TABLE)[0])
-
-
-async def _status(observer: Observer, reflection_id: str, status: str) -> bool:
-    got = (await observer.http.get(f"/v1/reflections/{reflection_id}", params={"user_id": "ada"})).json()
-    return bool(got["posting"]["status"] == status)
 
 
 async def test_two_triggers_at_once_make_one_reflection(observer: Observer) -> None:
@@ -104,7 +113,7 @@ async def test_two_triggers_at_once_make_one_reflection(observer: Observer) -> N
     assert one.json()["reflections"][0]["id"] == two.json()["reflections"][0]["id"]
     listed = (await observer.http.get("/v1/reflections", params={"user_id": "ada"})).json()["reflections"]
     assert len(listed) == 1
-    await _until(lambda: _status(observer, listed[0]["id"], "posted"))
+    await _reflection_until(observer, listed[0]["id"], _posted)
     assert observer.coda.key_counts(DOC, TABLE, "c-key") == {f"ada|{DAY}|daily": 1}
 
 
@@ -112,7 +121,7 @@ async def test_coda_down_leaves_it_unposted_then_the_retry_posts_it_once(observe
     _seed_day(observer.records)
     observer.coda.inject("server_503", times=50, kind="write")
     [made] = (await _daily(observer, user_id="ada", date=str(DAY)))["reflections"]
-    await _until(lambda: _has_error(observer, made["id"]))
+    await _reflection_until(observer, made["id"], lambda r: r["posting"]["error"] is not None)
     assert observer.coda.rows(DOC, TABLE) == []
     observer.coda.reset()
     from .conftest import COLUMNS
@@ -124,16 +133,11 @@ async def test_coda_down_leaves_it_unposted_then_the_retry_posts_it_once(observe
     assert observer.coda.key_counts(DOC, TABLE, "c-key") == {f"ada|{DAY}|daily": 1}
 
 
-async def _has_error(observer: Observer, reflection_id: str) -> bool:
-    got = (await observer.http.get(f"/v1/reflections/{reflection_id}", params={"user_id": "ada"})).json()
-    return got["posting"]["error"] is not None
-
-
 async def test_a_dropped_connection_after_the_write_landed_posts_one_row(observer: Observer) -> None:
     _seed_day(observer.records)
     observer.coda.inject("drop_after_apply", times=1, kind="write")
     [made] = (await _daily(observer, user_id="ada", date=str(DAY)))["reflections"]
-    await _until(lambda: _status(observer, made["id"], "posted"))
+    await _reflection_until(observer, made["id"], _posted)
     assert observer.coda.key_counts(DOC, TABLE, "c-key") == {f"ada|{DAY}|daily": 1}
     assert len(observer.coda.requests("write")) == 2
 
@@ -142,15 +146,9 @@ async def test_without_coda_the_reflection_is_stored_unposted(start_observer: Ob
     async with start_observer(coda_configured=False) as observer:
         _seed_day(observer.records)
         [made] = (await _daily(observer, user_id="ada", date=str(DAY)))["reflections"]
-        await _until(lambda: _indexed(observer, made["id"]))
-        got = (await observer.http.get(f"/v1/reflections/{made['id']}", params={"user_id": "ada"})).json()
+        got = await _reflection_until(observer, made["id"], lambda r: r["indexed"])
         assert got["posting"]["status"] == "unposted"
         assert observer.coda.recorded == []
-
-
-async def _indexed(observer: Observer, reflection_id: str) -> bool:
-    got = (await observer.http.get(f"/v1/reflections/{reflection_id}", params={"user_id": "ada"})).json()
-    return bool(got["indexed"])
 
 
 async def test_a_user_with_no_data_gets_an_honest_reflection(observer: Observer) -> None:
@@ -247,5 +245,5 @@ async def test_weekly_reflection_remembers_insights_and_serves_its_chart(observe
     assert "<svg" in chart.text
     assert "planned" in chart.text
     assert (await observer.http.get("/v1/reflections/ada/weekly/2026-W40/chart.svg")).status_code == 404
-    await _until(lambda: _status(observer, made["id"], "posted"))
+    await _reflection_until(observer, made["id"], _posted)
     assert observer.coda.key_counts(DOC, TABLE, "c-key") == {"ada|2026-W47|weekly": 1}

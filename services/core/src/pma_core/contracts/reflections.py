@@ -49,6 +49,11 @@ IsoWeek = Annotated[
 ]
 
 
+def reflection_key(user_id: str, period: str, kind: ReflectionKind) -> str:
+    """A reflection's identity, "user|period|kind": its Coda row's key, one row per reflection."""
+    return f"{user_id}|{period}|{kind}"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -25,6 +25,7 @@ from pma_core.contracts.reflections import (
     ReflectionRead,
     TemplateUsed,
     WeeklyMetrics,
+    reflection_key,
 )
 from pma_core.errors import NotFoundError
 
@@ -95,7 +96,7 @@ def reflection_read(row: asyncpg.Record) -> ReflectionRead:
     return ReflectionRead(
         id=row["id"], user_id=row["user_id"], kind=row["kind"], period=row["period"],
         period_start=row["period_start"], period_end=row["period_end"],
-        key=f"{row['user_id']}|{row['period']}|{row['kind']}", metrics=metrics,
+        key=reflection_key(row["user_id"], row["period"], row["kind"]), metrics=metrics,
         narrative=Narrative.model_validate(row["narrative"]), narrative_source=row["narrative_source"],
         model=row["model"], prompt_template=TemplateUsed.model_validate(template) if template else None,
         insights=[INSIGHT_ADAPTER.validate_python(i) for i in row["insights"]], chart_url=row["chart_url"],

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Literal
 
-ReflectionKind = Literal["daily", "weekly"]
+from pma_core.contracts.reflections import ReflectionKind
+
 CODA_ROW_LIMIT = 85 * 1024
 ROW_BUDGET = 80_000
 TITLE_BUDGET = 1_000
@@ -28,7 +28,8 @@ _LAST_SPACE = re.compile(r"\s\S*\Z")
 
 @dataclass(frozen=True, slots=True)
 class ThreadRow:
-    """One reflection as the Daily Thread shows it; `key` is what upserts match on ("user|date|kind")."""
+    """One reflection as the Daily Thread shows it; `key` is what upserts match on (`reflection_key`:
+    "user|period|kind", so a second post of it updates the row, never adds one)."""
 
     key: str
     user_id: str
@@ -40,11 +41,6 @@ class ThreadRow:
     suggestions: str
     chart_url: str | None
     updated_at: datetime
-
-
-def thread_key(user_id: str, local_date: date, kind: ReflectionKind) -> str:
-    """The row's key, one per user, local day and kind: a second post of it updates, never adds."""
-    return f"{user_id}|{local_date.isoformat()}|{kind}"
 
 
 def coda_size(text: str) -> int:

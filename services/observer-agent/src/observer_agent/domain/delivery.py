@@ -16,7 +16,6 @@ from uuid import UUID
 
 from observer_agent.domain.coda_rows import ThreadRow
 from observer_agent.domain.ports import Pending, ReflectionMemory, ReflectionStore, ThreadPoster
-from pma_core.clock import Clock
 from pma_core.contracts.reflections import DailyMetrics, ReflectionRead
 from pma_core.errors import AppError
 
@@ -61,11 +60,10 @@ class Delivery:
         store: ReflectionStore,
         poster: ThreadPoster,
         memory: ReflectionMemory,
-        clock: Clock,
         poll_seconds: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.store, self.poster, self.memory, self.clock = store, poster, memory, clock
+        self.store, self.poster, self.memory = store, poster, memory
         self.poll_seconds, self.sleep = poll_seconds, sleep
 
     async def deliver(self, reflection: ReflectionRead, *, wait_seconds: float = 0.0) -> None:

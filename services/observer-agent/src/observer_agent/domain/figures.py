@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from observer_agent.domain.models import Activity, Span
-from observer_agent.domain.periods import day_span
+from observer_agent.domain.periods import day_span, days_span
 from observer_agent.domain.workday import merged, overlap_minutes, working_spans
 from pma_core.contracts.executions import ExecutionRead
 from pma_core.contracts.reflections import DayFigures, Ratio
@@ -144,8 +144,8 @@ def day_figures(activity: Activity, day: date) -> DayFigures:
 
 def total_figures(activity: Activity, days: Sequence[DayFigures]) -> DayFigures:
     """Figures of several days together: sums, with every ratio recomputed from the sums (or the runs)."""
-    first, last = days[0].date, days[-1].date
-    span = Span(day_span(first, activity.calendar.zone).start, day_span(last, activity.calendar.zone).end)
+    first = days[0].date
+    span = days_span(first, days[-1].date, activity.calendar.zone)
     runs = finished_runs(activity, span)
     planned = sum(d.planned_minutes for d in days)
     capacity = sum(d.capacity_minutes for d in days)

@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 from pma_core.contracts.events import EventRead
 from pma_core.contracts.executions import ExecutionRead
 from pma_core.contracts.plans import PlanRead
-from pma_core.contracts.reflections import Insight, Narrative, NarrativeSource, ReflectionKind, TemplateUsed
+from pma_core.contracts.reflections import (
+    Insight,
+    Narrative,
+    NarrativeSource,
+    ReflectionKind,
+    TemplateUsed,
+    reflection_key,
+)
 from pma_core.contracts.scheduling import BlockRead, SchedulingProfile
 from pma_core.contracts.tasks import TaskRead
 
@@ -101,4 +108,4 @@ class Draft:
 
     @property
     def key(self) -> str:
-        return f"{self.user_id}|{self.period}|{self.kind}"
+        return reflection_key(self.user_id, self.period, self.kind)
