@@ -1,8 +1,10 @@
-"""The Postgres pool: asyncpg with JSON codecs, so JSONB columns read and write Python objects."""
+"""The Postgres pool: asyncpg with JSON codecs, so JSONB columns read and write Python objects; and the
+paged read of who was active in a window, which every service with per-user activity answers the same way."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -36,3 +38,25 @@ async def check_pool(pool: asyncpg.Pool) -> str:
     async with pool.acquire() as conn:
         version: Any = await conn.fetchval("SHOW server_version")
     return f"postgres {version}"
+
+
+# User ids are compared and sorted byte-wise (COLLATE "C"), so the order is the same on every database
+# whatever its collation, and the `after` cursor agrees with it.
+_ACTIVE_PAGE = """
+    SELECT user_id FROM ({union}) active
+    WHERE $3::text IS NULL OR user_id COLLATE "C" > $3::text COLLATE "C"
+    ORDER BY user_id COLLATE "C" LIMIT $4"""
+
+
+class ActiveUsersQuery:
+    """Who had anything in a window (`GET /v1/users/active`): `union` selects the `user_id` of every row
+    active in [$1, $2) of the service's own tables; the page after `after` comes back sorted."""
+
+    def __init__(self, pool: asyncpg.Pool, *, union: str) -> None:
+        self._pool = pool
+        self._sql = _ACTIVE_PAGE.format(union=union)
+
+    async def active_users(self, since: datetime, until: datetime, *, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` user ids active in [since, until), after `after`, sorted."""
+        rows = await self._pool.fetch(self._sql, since, until, after, limit)
+        return [row["user_id"] for row in rows]
