@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
@@ -45,3 +45,19 @@ def _iso_only(value: Any) -> Any:
 
 # Every moment a client sends: ISO 8601 with a time zone, nothing else.
 IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_only(value: Any) -> Any:
+    """A day arrives as "YYYY-MM-DD" (or a date, from Python callers): a number or a date-time is refused
+    instead of being read as seconds since 1970 or cut to its day."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD, e.g. 2026-11-30")
+
+
+# Every calendar day a client sends: "YYYY-MM-DD", nothing else.
+IsoDate = Annotated[date, BeforeValidator(_date_only)]

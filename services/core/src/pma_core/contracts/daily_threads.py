@@ -7,14 +7,13 @@ thread, and sending it unchanged changes nothing. Periods are calendar dates, bo
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import Metadata, UserId
+from pma_core.contracts.common import IsoDate, Metadata, UserId
 from pma_core.contracts.events import EventScoreParts
 
 MAX_KEY_CHARS = 100
@@ -26,18 +25,6 @@ MAX_SIMILAR_LIMIT = 20
 
 ThreadKind = Literal["daily", "weekly"]
 WriteOutcome = Literal["created", "updated", "unchanged"]
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _date_only(value: Any) -> Any:
-    """A day arrives as "YYYY-MM-DD" (or a date, from Python callers): a number or a date-time is refused
-    instead of being read as seconds since 1970 or cut to its day."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        return value
-    raise ValueError("expected a date as YYYY-MM-DD, e.g. 2026-11-30")
 
 
 def _no_surrounding_whitespace(value: str) -> str:
@@ -53,7 +40,6 @@ def _not_blank(value: str) -> str:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_date_only)]
 ThreadKey = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_KEY_CHARS), AfterValidator(_no_surrounding_whitespace)
 ]

@@ -13,8 +13,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from pma_core.contracts.common import UserId
-from pma_core.contracts.daily_threads import IsoDate
+from pma_core.contracts.common import IsoDate, UserId
 from pma_core.contracts.insights import EstimateFactorInsight, LowOutputHoursInsight
 
 ReflectionKind = Literal["daily", "weekly"]

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from observer_agent.deps import DeliveryDep, ReflectionsDep, ReflectorDep, StateDep
 from pma_core.app.params import UserQuery
-from pma_core.contracts.common import UserId
-from pma_core.contracts.daily_threads import IsoDate
+from pma_core.contracts.common import IsoDate, UserId
 from pma_core.contracts.reflections import (
     DailyTrigger,
     IsoWeek,
