@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from pma_core.embedders.hashing import HashingEmbedder
 from pma_core.settings import EmbeddingSettings, LangfuseSettings, LLMSettings
 from pma_core.testing import fake_openai_wire as wire
-from pma_core.testing.threaded_server import ThreadedServer
+from pma_core.testing.threaded_server import LoopbackFake
 
 Endpoint = Literal["chat", "embeddings", "ingestion"]
 _PATHS: dict[Endpoint, str] = {
@@ -64,7 +64,7 @@ class _Step:
     finish_reason: str = "stop"
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackFake):
     """Context manager: `with FakeOpenAIServer() as fake: ... fake.base_url ...`."""
 
     def __init__(
@@ -93,31 +93,24 @@ class FakeOpenAIServer:
         self._embedders: dict[int, HashingEmbedder] = {}
         # Bumped by `reset()`: a delayed answer from before a reset must not leak into the next test.
         self._epoch = 0
-        self._http: ThreadedServer | None = None
         # Set (from the server's loop) on `stop()` to cut scripted delays short.
         self._stop_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def start(self) -> FakeOpenAIServer:
-        """Bind a free loopback port and serve from a daemon thread; returns once it accepts calls."""
+    server_name = "fake-openai"
+
+    def app(self) -> FastAPI:
+        return _build_app(self)
+
+    def start(self) -> Self:
         self._stop_event = self._loop = None
-        self._http = ThreadedServer(_build_app(self), name="fake-openai")
-        self._http.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
         """Stop serving; a scripted delay in progress is cut short."""
         if self._loop is not None and self._stop_event is not None:
             self._loop.call_soon_threadsafe(self._stop_event.set)
-        if self._http is not None:
-            self._http.stop()
-        self._http = None
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().stop()
 
     def reset(self) -> None:
         """Forget scripts, recordings and changed options (the fixture calls it between tests)."""
