@@ -166,6 +166,16 @@ async def test_every_active_user_when_none_is_named(observer: Observer) -> None:
     assert outcome["failed"] == []
 
 
+async def test_an_evening_trigger_reflects_on_the_day_that_is_ending(observer: Observer) -> None:
+    today = datetime.now(UTC).date()  # the stand-in's users live in UTC
+    [named] = (await _daily(observer, user_id="ada", default_day="today"))["reflections"]
+    [unnamed] = (await _daily(observer, user_id="ada"))["reflections"]
+    assert (named["period"], unnamed["period"]) == (str(today), str(today - timedelta(days=1)))
+    refused = await observer.http.post("/v1/reflections/daily", json={"user_id": "ada", "default_day": "tomorrow"})
+    assert refused.status_code == 422
+    assert "default_day" in refused.text
+
+
 async def test_the_scheduler_failing_is_an_upstream_error_and_stores_nothing(observer: Observer) -> None:
     _seed_day(observer.records)
     observer.records.down.add("scheduler")  # it answers 503: to the observer's caller, a 502 naming it

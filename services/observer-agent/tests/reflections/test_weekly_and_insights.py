@@ -30,6 +30,7 @@ def test_future_dates_and_weeks_are_refused_in_the_users_zone() -> None:
     now = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # already 1 December in Berlin
     assert checked_day(None, now=now, zone=BERLIN) == date(2026, 11, 30)
     assert checked_day(date(2026, 12, 1), now=now, zone=BERLIN) == date(2026, 12, 1)  # their today is allowed
+    assert checked_day(None, now=now, zone=BERLIN, default="today") == date(2026, 12, 1)  # the evening cron's
     with pytest.raises(ValidationFailedError, match="in the future"):
         checked_day(date(2026, 12, 2), now=now, zone=BERLIN)
     assert checked_week(None, now=now, zone=BERLIN) == "2026-W49"

@@ -19,6 +19,9 @@ from pma_core.contracts.insights import EstimateFactorInsight, LowOutputHoursIns
 ReflectionKind = Literal["daily", "weekly"]
 NarrativeSource = Literal["llm", "offline"]
 PostingStatus = Literal["unposted", "pending", "posted"]
+# Which local day a daily trigger reflects on when it names none: a morning cron wants the day that
+# ended, an evening cron (n8n's, at 21:30) the day that is ending.
+DefaultDay = Literal["yesterday", "today"]
 MAX_SUGGESTIONS = 3
 
 _ISO_WEEK = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
@@ -59,7 +62,10 @@ class _Strict(BaseModel):
 
 class DailyTrigger(_Strict):
     user_id: UserId | None = Field(default=None, description="Omitted: every user with activity.")
-    date: IsoDate | None = Field(default=None, description="The user's local date; omitted: their yesterday.")
+    date: IsoDate | None = Field(default=None, description="The user's local date; omitted: see `default_day`.")
+    default_day: DefaultDay = Field(
+        default="yesterday", description="The local day reflected on when `date` is omitted (ignored beside it)."
+    )
 
 
 class WeeklyTrigger(_Strict):

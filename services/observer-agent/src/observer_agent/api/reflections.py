@@ -31,11 +31,13 @@ router = APIRouter(prefix="/v1/reflections", tags=["reflections"])
 @router.post("/daily", response_model=ReflectionRunRead, summary="build (or rebuild) daily reflections")
 async def daily(body: DailyTrigger, reflector: ReflectorDep) -> ReflectionRunRead:
     """For one user, or for every user with activity when `user_id` is omitted; `date` is the user's local
-    date (default: their yesterday; a date after their today is a 422). A rerun updates the same
-    reflection; two triggers at once produce one. A user with no data gets a reflection that says so."""
+    date (default: their yesterday, or their today with `default_day: "today"`, as the evening cron sends;
+    a date after their today is a 422). A rerun updates the same reflection; two triggers at once produce
+    one. A user with no data gets a reflection that says so."""
     if body.user_id is None:
-        return await reflector.for_everyone("daily", day=body.date, week=None)
-    return ReflectionRunRead(reflections=[await reflector.daily(body.user_id, body.date)], failed=[])
+        return await reflector.for_everyone("daily", day=body.date, week=None, default_day=body.default_day)
+    reflection = await reflector.daily(body.user_id, body.date, body.default_day)
+    return ReflectionRunRead(reflections=[reflection], failed=[])
 
 
 @router.post("/weekly", response_model=ReflectionRunRead, summary="build (or rebuild) weekly reflections")

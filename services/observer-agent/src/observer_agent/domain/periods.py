@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from observer_agent.domain.models import Span
-from pma_core.contracts.reflections import parse_iso_week
+from pma_core.contracts.reflections import DefaultDay, parse_iso_week
 from pma_core.errors import ValidationFailedError
 
 EARLIEST = date(2000, 1, 1)
@@ -46,10 +46,11 @@ def _refuse(field: str, message: str) -> ValidationFailedError:
     )
 
 
-def checked_day(day: date | None, *, now: datetime, zone: ZoneInfo) -> date:
-    """The date asked for (default: the user's yesterday); a date after the user's today is a 422."""
+def checked_day(day: date | None, *, now: datetime, zone: ZoneInfo, default: DefaultDay = "yesterday") -> date:
+    """The date asked for (default: the user's yesterday or today); a date after the user's today is a 422."""
     today = local_today(now, zone)
-    chosen = day if day is not None else today - timedelta(days=1)
+    fallback = today if default == "today" else today - timedelta(days=1)
+    chosen = day if day is not None else fallback
     if chosen > today:
         raise _refuse("date", f"{chosen} is in the future for this user (their today is {today} in {zone.key})")
     if chosen < EARLIEST:

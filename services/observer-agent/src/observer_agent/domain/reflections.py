@@ -23,6 +23,7 @@ from pma_core.clock import Clock
 from pma_core.contracts.insights import EstimateFactorInsight
 from pma_core.contracts.reflections import (
     DailyMetrics,
+    DefaultDay,
     ReflectionFailure,
     ReflectionKind,
     ReflectionRead,
@@ -65,9 +66,9 @@ class Reflector:
         self.activity, self.store, self.narrator, self.chart = activity, store, narrator, chart
         self.chart_url, self.deliver, self.after, self.clock = chart_url, deliver, after, clock
 
-    async def daily(self, user_id: str, day: date | None) -> ReflectionRead:
+    async def daily(self, user_id: str, day: date | None, default_day: DefaultDay = "yesterday") -> ReflectionRead:
         calendar = await self.activity.calendar(user_id)
-        chosen = checked_day(day, now=self.clock(), zone=calendar.zone)
+        chosen = checked_day(day, now=self.clock(), zone=calendar.zone, default=default_day)
         period = chosen.isoformat()
         async with self.store.lock(f"{user_id}|{period}|daily") as store:
             existing = await store.find(user_id, "daily", period)
@@ -110,16 +111,20 @@ class Reflector:
         self.after(self.deliver(saved))
         return saved
 
-    async def for_everyone(self, kind: ReflectionKind, *, day: date | None, week: str | None) -> ReflectionRunRead:
+    async def for_everyone(
+        self, kind: ReflectionKind, *, day: date | None, week: str | None, default_day: DefaultDay = "yesterday"
+    ) -> ReflectionRunRead:
         """A reflection for every user with activity around the period (each in their own time zone)."""
-        since, until = self._window(kind, day=day, week=week)
+        since, until = self._window(kind, day=day, week=week, default_day=default_day)
         users = await self.activity.active_users(since, until)
         gate = asyncio.Semaphore(USER_CONCURRENCY)
 
         async def one(user_id: str) -> ReflectionRead | ReflectionFailure:
             async with gate:
                 try:
-                    return await (self.daily(user_id, day) if kind == "daily" else self.weekly(user_id, week))
+                    if kind == "daily":
+                        return await self.daily(user_id, day, default_day)
+                    return await self.weekly(user_id, week)
                 except AppError as exc:
                     return ReflectionFailure(user_id=user_id, status=exc.status_code, error=exc.message)
 
@@ -129,11 +134,14 @@ class Reflector:
             failed=[o for o in outcomes if isinstance(o, ReflectionFailure)],
         )
 
-    def _window(self, kind: ReflectionKind, *, day: date | None, week: str | None) -> tuple[datetime, datetime]:
+    def _window(
+        self, kind: ReflectionKind, *, day: date | None, week: str | None, default_day: DefaultDay
+    ) -> tuple[datetime, datetime]:
         """A UTC window that holds the period in every time zone (UTC-12..UTC+14), so no user is missed."""
         now = self.clock()
         if kind == "daily":
-            first = last = day if day is not None else (now - timedelta(days=1)).date()
+            fallback = now.date() if default_day == "today" else (now - timedelta(days=1)).date()
+            first = last = day if day is not None else fallback
         else:
             days = week_days(week if week is not None else week_of((now - timedelta(days=1)).date()))
             first, last = days[0], days[-1]
