@@ -16,76 +16,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from four_services import Clients, start_four_services
 
-import memory_gateway.main
-import observer_agent.main
-import planner_engine.main
-import scheduler_engine.main
-from memory_gateway.settings import Settings as MemorySettings
-from observer_agent.settings import ObserverSettings
-from observer_agent.settings import Settings as ObserverServiceSettings
-from planner_engine.settings import PlannerSettings as PlannerTuning
-from planner_engine.settings import Settings as PlannerSettings
-from pma_core.clients import MemoryGatewayClient, ObserverAgentClient, PlannerEngineClient, SchedulerEngineClient
 from pma_core.contracts.executions import ExecutionCreate
 from pma_core.contracts.memory import RecallFilters
 from pma_core.contracts.plans import PlanCreate, PlanRead
 from pma_core.contracts.reflections import WeeklyTrigger
 from pma_core.contracts.scheduling import SchedulingProfile
 from pma_core.contracts.tasks import TaskImport, TaskImportItem, TaskRead
-from pma_core.embedded.process import free_port
-from pma_core.settings import EmbeddingSettings, PostgresSettings, QdrantSettings, ServiceUrls, ValkeySettings
-from pma_core.testing.serve import serve
-from scheduler_engine.settings import SchedulerSettings
-from scheduler_engine.settings import Settings as SchedulerServiceSettings
+from pma_core.settings import PostgresSettings, ValkeySettings
 
 USER = "uma"
 INTENT = "Write a blog post about the product launch"
 ACTUALS = [60, 60, 60, 60, 180]  # each against an estimate of 60
 
 
-class Clients:
-    def __init__(self, urls: ServiceUrls) -> None:
-        self.memory = MemoryGatewayClient(urls.memory_gateway_url, timeout=20.0, retries=0)
-        self.planner = PlannerEngineClient(urls.planner_engine_url, timeout=20.0, retries=0)
-        self.scheduler = SchedulerEngineClient(urls.scheduler_engine_url, timeout=20.0, retries=0)
-        self.observer = ObserverAgentClient(urls.observer_agent_url, timeout=30.0, retries=0)
-
-    async def aclose(self) -> None:
-        for client in (self.memory, self.planner, self.scheduler, self.observer):
-            await client.aclose()
-
-
 @pytest.fixture
 async def stack(
     postgres_settings: PostgresSettings, valkey_settings: ValkeySettings, tmp_path: Path
 ) -> AsyncIterator[Clients]:
-    ports = {name: free_port() for name in ("memory", "planner", "scheduler", "observer")}
-    urls = ServiceUrls(
-        memory_gateway_url=f"http://127.0.0.1:{ports['memory']}",
-        planner_engine_url=f"http://127.0.0.1:{ports['planner']}",
-        scheduler_engine_url=f"http://127.0.0.1:{ports['scheduler']}",
-        observer_agent_url=f"http://127.0.0.1:{ports['observer']}",
-    )
-    common = {"postgres": postgres_settings, "valkey": valkey_settings, "services": urls}
-    apps = {
-        "memory": memory_gateway.main.create_app(MemorySettings(
-            **common, qdrant=QdrantSettings(path=tmp_path / "qdrant"), embedding=EmbeddingSettings(provider="hashing"),
-        )),
-        "planner": planner_engine.main.create_app(PlannerSettings(
-            **common, embedding=EmbeddingSettings(provider="hashing"),
-            planner=PlannerTuning(memory_timeout_seconds=5.0, handover_retry_interval_seconds=0.5),
-        )),
-        "scheduler": scheduler_engine.main.create_app(SchedulerServiceSettings(
-            **common, scheduler=SchedulerSettings(time_limit_seconds=1.0, num_workers=1, sweep_interval_seconds=1.0),
-        )),
-        "observer": observer_agent.main.create_app(ObserverServiceSettings(
-            **common, observer=ObserverSettings(sweep_interval_seconds=0.3, post_wait_seconds=0.0),
-        )),
-    }  # fmt: skip
     async with AsyncExitStack() as running:
-        for name, app in apps.items():
-            await running.enter_async_context(serve(app, port=ports[name]))
+        urls = await start_four_services(running, postgres=postgres_settings, valkey=valkey_settings, data_dir=tmp_path)
         clients = Clients(urls)
         running.push_async_callback(clients.aclose)
         yield clients

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import uuid
 from contextvars import ContextVar
@@ -24,6 +25,30 @@ _STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "asctime",
     "color_message",
 }
+
+
+# Secrets that can reach a log line inside a URL or a header echoed in a message: the ICS feed's `token`,
+# OAuth's `code` and `state` (uvicorn's access log prints the whole request line), and bearer tokens.
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:token|access_token|refresh_token|id_token|code|state|api_key|key|client_secret)=)[^&\s\"']+"
+)
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+
+
+def redact(text: str) -> str:
+    """`text` with query-string secrets and bearer tokens replaced by `[redacted]`."""
+    return _BEARER.sub(r"\1[redacted]", _SECRET_QUERY.sub(r"\1[redacted]", text))
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's message with `redact` before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
 
 
 def current_request_id() -> str | None:
@@ -76,6 +101,7 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
         handler.setFormatter(JsonFormatter(service))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

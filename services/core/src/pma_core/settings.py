@@ -131,6 +131,64 @@ class ServiceUrls(BaseSettings):
     observer_agent_url: str = "http://127.0.0.1:8104"
 
 
+def _listed(value: SecretStr | str | None) -> tuple[str, ...]:
+    """A comma-separated setting as its non-empty items, in order."""
+    if value is None:
+        return ()
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+class AccessSettings(BaseSettings):
+    model_config = settings_config("PMA_")
+
+    # Bearer tokens, comma-separated: when set, every endpoint but /healthz, /readyz, /metrics and the API
+    # docs needs `Authorization: Bearer <one of them>`. Services call each other with the first, so a
+    # rotation puts the new token first and keeps the old one second until every caller has moved.
+    api_token: SecretStr | None = None
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return _listed(self.api_token)
+
+    @property
+    def outgoing_token(self) -> str | None:
+        return self.tokens[0] if self.tokens else None
+
+
+class CloudflareAccessSettings(BaseSettings):
+    model_config = settings_config("CF_ACCESS_")
+
+    # With both set, a request that came through the proxy (it carries X-Forwarded-For) must carry a valid
+    # Cf-Access-Jwt-Assertion. The team domain is e.g. "myteam.cloudflareaccess.com".
+    team_domain: str | None = None
+    # The Access application's AUD tag; several, comma-separated, when more than one application fronts it.
+    aud: str | None = None
+    # Where the team's signing keys are; None: https://<team_domain>/cdn-cgi/access/certs.
+    certs_url: str | None = None
+    # The keys are fetched again after this long, or at once (at most every 30 s) for an unknown key id.
+    keys_cache_seconds: float = Field(default=3600.0, gt=0)
+    timeout_seconds: float = Field(default=3.0, gt=0)
+    # Tolerated clock skew when checking `exp` and `nbf`.
+    leeway_seconds: float = Field(default=10.0, ge=0, le=300)
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return _listed(self.aud)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.team_domain) and bool(self.audiences)
+
+    @property
+    def issuer(self) -> str:
+        return f"https://{self.team_domain}"
+
+    @property
+    def keys_url(self) -> str:
+        return self.certs_url or f"{self.issuer}/cdn-cgi/access/certs"
+
+
 class LogSettings(BaseSettings):
     model_config = settings_config("LOG_")
 
@@ -150,6 +208,8 @@ class CoreSettings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     services: ServiceUrls = Field(default_factory=ServiceUrls)
     log: LogSettings = Field(default_factory=LogSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    cloudflare_access: CloudflareAccessSettings = Field(default_factory=CloudflareAccessSettings)
 
     @property
     def valkey_prefix(self) -> str:

@@ -34,7 +34,7 @@ def reindex(
     """Rebuild the Qdrant collections (agent_memories, doc_chunks, events, daily_threads) from Postgres."""
     settings = Settings()
     if not recreate and _gateway_answers(settings.services.memory_gateway_url):
-        _reindex_through_gateway(settings.services.memory_gateway_url)
+        _reindex_through_gateway(settings.services.memory_gateway_url, settings.access.outgoing_token)
         return
     try:
         written = asyncio.run(_reindex_here(settings, recreate=recreate))
@@ -52,8 +52,9 @@ def _gateway_answers(url: str) -> bool:
         return False
 
 
-def _reindex_through_gateway(url: str) -> None:
-    with httpx.Client(base_url=url, timeout=10) as http:
+def _reindex_through_gateway(url: str, token: str | None) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, timeout=10, headers=headers) as http:
         started = http.post("/v1/admin/reindex", json={})
         if started.status_code not in (202, 409):
             raise typer.Exit(_fail(f"the gateway refused: {started.status_code} {started.text}"))

@@ -64,6 +64,11 @@ def _google(settings: Settings, pool: asyncpg.Pool) -> GoogleParts:
     return calendar, reads, accounts
 
 
+# Reached without PMA_API_TOKEN or a Cloudflare Access assertion: a calendar app fetching the feed and Google
+# redirecting a browser send neither; the feed's own token and OAuth's single-use state guard them.
+PUBLIC_PATHS = ("/v1/calendars/{user_id}.ics", "/v1/oauth/google/callback")
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
@@ -89,7 +94,12 @@ def create_app(settings: Settings) -> FastAPI:
             yield LifespanState(resources=state, readiness=readiness)
 
     return build_app(
-        settings=settings, version=__version__, description=DESCRIPTION, lifespan=lifespan, routers=routers
+        settings=settings,
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=routers,
+        public_paths=PUBLIC_PATHS,
     )
 
 

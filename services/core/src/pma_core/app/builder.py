@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypedDict, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from pma_core.app.access import ALWAYS_PUBLIC_PATHS, AccessMiddleware, public_path_patterns
+from pma_core.app.cloudflare import CloudflareAccessVerifier
 from pma_core.app.handlers import register_error_handlers
 from pma_core.app.metrics import HttpMetrics
 from pma_core.app.middleware import EdgeMiddleware
@@ -50,11 +52,15 @@ def build_app(
     lifespan: Lifespan,
     routers: list[APIRouter] | None = None,
     title: str | None = None,
+    public_paths: Sequence[str] = (),
 ) -> FastAPI:
-    """A FastAPI app with the shared edge (request id, body limit, metrics), error shape and ops endpoints.
+    """A FastAPI app with the shared edge (request id, body limit, metrics, access control), error shape and
+    ops endpoints.
 
     The lifespan yields a `LifespanState`: the service's resources and its readiness checks. The title
-    (what /healthz and the OpenAPI name) is the service's name unless given.
+    (what /healthz and the OpenAPI name) is the service's name unless given. `public_paths` are route
+    templates reached without the bearer token because they carry a secret of their own (a feed token, an
+    OAuth state); Cloudflare Access does not apply to them either (a calendar app cannot send its assertion).
     """
     app = FastAPI(
         title=title or settings.service_name,
@@ -67,11 +73,45 @@ def build_app(
     app.state.settings = settings
     app.state.metrics = HttpMetrics(settings.service_name)
     register_error_handlers(app)
+    cloudflare = settings.cloudflare_access
+    # Added first, so it runs inside the edge: a refusal gets a request id and is counted.
+    app.add_middleware(
+        AccessMiddleware,
+        tokens=settings.access.tokens,
+        cloudflare=CloudflareAccessVerifier(cloudflare) if cloudflare.enabled else None,
+        public_paths=public_path_patterns(public_paths),
+    )
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.http.max_body_bytes, metrics=app.state.metrics)
     app.include_router(ops_router)
     for router in routers or []:
         app.include_router(router)
+    _declare_bearer_auth(app, public_paths)
     return app
+
+
+def _declare_bearer_auth(app: FastAPI, public_paths: Sequence[str]) -> None:
+    """Say in the OpenAPI that operations take a bearer token (needed once PMA_API_TOKEN is set), so a
+    generated client sends it and Swagger UI offers "Authorize"; the public paths say they need none."""
+    generate = app.openapi
+    public = {*ALWAYS_PUBLIC_PATHS, *public_paths}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["bearerAuth"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "One of PMA_API_TOKEN's tokens; required on every operation once it is set.",
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                operation["security"] = [] if path in public else [{"bearerAuth": []}, {}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_environment(settings_type: type[S], create_app: Callable[[S], FastAPI]) -> FastAPI:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,7 +83,7 @@ class EdgeMiddleware:
         if body_receive is None:
             # Answered here, before routing: no handler runs, so the error is not raised but sent.
             error = _too_large(self.max_body_bytes)
-            await _send_json(send, error.status_code, error_body(error.code, error.message, error.details))
+            await send_json(send, error.status_code, error_body(error.code, error.message, error.details))
             return
         response_started = False
 
@@ -100,7 +101,7 @@ class EdgeMiddleware:
             if response_started:
                 raise
             body = error_body("internal_error", "internal server error", {"request_id": current_request_id()})
-            await _send_json(send, 500, body)
+            await send_json(send, 500, body)
 
     async def _limited_receive(self, scope: Scope, receive: Receive) -> Receive | None:
         """The request's `receive`, or None when the body is over the limit (413 without reading it all)."""
@@ -132,9 +133,13 @@ def _too_large(limit: int) -> PayloadTooLargeError:
     )
 
 
-async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def send_json(
+    send: Send, status: int, payload: dict[str, Any], extra_headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """A JSON answer sent from a middleware, before (or instead of) the app."""
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += extra_headers
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

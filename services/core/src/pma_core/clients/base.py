@@ -57,10 +57,13 @@ class ServiceClient:
         timeout: float = 5.0,
         retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
+        bearer_token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = retries
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        # The token lives in the client's default headers, never in a log line or an error message.
+        auth = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, headers=auth)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -116,6 +119,14 @@ class ServiceClient:
         if status < 400 or status in accept_statuses:
             return response
         code, message, details = _remote_error(response)
+        if status in (401, 403):
+            # Our caller did nothing wrong: this service's own credentials were refused. Passing the 401 on
+            # would tell them to fix a token they never sent.
+            raise UpstreamError(
+                f"{self.service_name} refused this service's credentials ({status}): {message}; PMA_API_TOKEN"
+                " (and Cloudflare Access) must agree between the services",
+                details={"service": self.service_name, "status": status, "code": code},
+            )
         if status < 500:
             raise RemoteServiceError(
                 service=self.service_name, status_code=status, code=code, message=message, details=details

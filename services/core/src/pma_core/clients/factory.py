@@ -20,6 +20,7 @@ def make_client(settings: CoreSettings, client_type: type[ClientT]) -> ClientT:
         service_url(settings, client_type.service_name),
         timeout=settings.http.client_timeout_seconds,
         retries=settings.http.client_retries,
+        bearer_token=settings.access.outgoing_token,
     )
 
 

@@ -1,0 +1,107 @@
+"""Who may call a service: bearer tokens (`PMA_API_TOKEN`) and, behind the proxy, Cloudflare Access.
+
+A pure ASGI middleware, so a refused request is answered before routing: no body is read, no handler
+runs, and a 422 never tells an unauthenticated caller anything about the route. Both checks are off
+until configured (the seed trusts the internal network).
+
+- Cloudflare Access (team domain and AUD set): a request that came through the proxy, i.e. carries
+  `X-Forwarded-For` or `Forwarded` (Traefik always adds the first), must carry a valid
+  `Cf-Access-Jwt-Assertion`, else 403. Calls on the internal network carry neither header and pass.
+- Bearer tokens: every path but the operational ones and the API docs needs `Authorization: Bearer <token>`,
+  else 401. Tokens are compared in constant time, each of them every time, so the answer's timing does not
+  tell which matched.
+- A service's declared public paths skip both: they carry a secret of their own (the ICS feed's token,
+  OAuth's single-use state) and are fetched by programs that can send neither a header nor, through an
+  Access "Bypass" policy, an assertion (a calendar app subscribing to the feed).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pma_core.app.cloudflare import ASSERTION_HEADER, AccessDeniedError, CloudflareAccessVerifier
+from pma_core.app.middleware import send_json
+from pma_core.errors import AppError, error_body
+
+# Liveness, readiness and metrics are scraped without credentials; the API's own description is not
+# data, and Swagger UI loads it before the user can press "Authorize".
+ALWAYS_PUBLIC_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+_PROXY_HEADERS = (b"x-forwarded-for", b"forwarded")
+
+
+def public_path_patterns(paths: Iterable[str]) -> tuple[re.Pattern[str], ...]:
+    """Route templates (`/v1/calendars/{user_id}.ics`) as the patterns Starlette's router matches them by."""
+    return tuple(compile_path(path)[0] for path in paths)
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {bytes(key): bytes(value) for key, value in scope.get("headers", [])}
+
+
+def _bearer(headers: dict[bytes, bytes]) -> str | None:
+    scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+class AccessMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        tokens: tuple[str, ...],
+        cloudflare: CloudflareAccessVerifier | None,
+        public_paths: tuple[re.Pattern[str], ...],
+    ) -> None:
+        self.app = app
+        self.tokens = tuple(token.encode() for token in tokens)
+        self.cloudflare = cloudflare
+        self.public_paths = public_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = await self._refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        status, body, headers = refusal
+        await send_json(send, status, body, headers)
+
+    async def _refusal(self, scope: Scope) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]] | None:
+        if self._declared_public(scope["path"]):
+            return None
+        headers = _headers(scope)
+        if self.cloudflare is not None and any(name in headers for name in _PROXY_HEADERS):
+            assertion = headers.get(ASSERTION_HEADER.encode(), b"").decode("latin-1") or None
+            try:
+                await self.cloudflare.verify(assertion)
+            except AccessDeniedError as exc:
+                return 403, error_body("forbidden", str(exc)), []
+            except AppError as exc:
+                return exc.status_code, error_body(exc.code, exc.message, exc.details), []
+        if not self.tokens or scope["path"] in ALWAYS_PUBLIC_PATHS:
+            return None
+        presented = _bearer(headers)
+        if presented is None:
+            message = "this endpoint needs Authorization: Bearer <token> (PMA_API_TOKEN)"
+        elif not self._known(presented.encode()):
+            message = "the bearer token is not one of PMA_API_TOKEN"
+        else:
+            return None
+        return 401, error_body("unauthorized", message), [(b"www-authenticate", b'Bearer realm="pma"')]
+
+    def _declared_public(self, path: str) -> bool:
+        return any(pattern.match(path) for pattern in self.public_paths)
+
+    def _known(self, presented: bytes) -> bool:
+        matched = False
+        for token in self.tokens:
+            matched |= hmac.compare_digest(presented, token)
+        return matched

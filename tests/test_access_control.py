@@ -1,0 +1,117 @@
+"""Access control on every service, all four on real ports with PMA_API_TOKEN set: an outside caller needs a
+token, the services pass theirs to each other (a plan recalls memories, is scheduled and reported back, a
+reflection reads the planner, the scheduler and the memory-gateway), and the doors that carry their own
+secret (the ICS feed, Google's OAuth redirect) stay open without one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+from four_services import Clients, start_four_services
+from pydantic import SecretStr
+
+from pma_core.contracts.memory import MemoryCreate
+from pma_core.contracts.plans import PlanAccept, PlanCreate, PlanRead
+from pma_core.contracts.reflections import DailyMetrics, DailyTrigger
+from pma_core.contracts.scheduling import SchedulingProfile
+from pma_core.settings import AccessSettings, PostgresSettings, ServiceUrls, ValkeySettings
+
+USER = "ines"
+NEW, OLD = "pma-token-new-9d1f", "pma-token-old-3c7a"
+
+
+@pytest.fixture
+async def guarded(
+    postgres_settings: PostgresSettings,
+    valkey_settings: ValkeySettings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> AsyncIterator[tuple[Clients, ServiceUrls]]:
+    caplog.set_level(logging.DEBUG)
+    access = AccessSettings(api_token=SecretStr(f"{NEW},{OLD}"))
+    async with AsyncExitStack() as running:
+        urls = await start_four_services(
+            running, postgres=postgres_settings, valkey=valkey_settings, data_dir=tmp_path, access=access
+        )
+        clients = Clients(urls, bearer_token=OLD)  # an outside caller still on the old token of a rotation
+        running.push_async_callback(clients.aclose)
+        yield clients, urls
+    assert NEW not in caplog.text
+    assert OLD not in caplog.text
+
+
+def _service_calls(urls: ServiceUrls) -> dict[str, tuple[str, str]]:
+    """One ordinary read of each service."""
+    return {
+        "memory-gateway": ("GET", f"{urls.memory_gateway_url}/v1/sessions?user_id={USER}"),
+        "planner-engine": ("GET", f"{urls.planner_engine_url}/v1/plans?user_id={USER}"),
+        "scheduler-engine": ("GET", f"{urls.scheduler_engine_url}/v1/profiles/{USER}"),
+        "observer-agent": ("GET", f"{urls.observer_agent_url}/v1/reflections?user_id={USER}"),
+    }
+
+
+async def test_every_service_refuses_a_caller_without_the_token(guarded: tuple[Clients, ServiceUrls]) -> None:
+    _, urls = guarded
+    async with httpx.AsyncClient(timeout=10) as http:
+        for service, (method, url) in _service_calls(urls).items():
+            missing = await http.request(method, url)
+            wrong = await http.request(method, url, headers={"Authorization": "Bearer not-it"})
+            assert (missing.status_code, wrong.status_code) == (401, 401), service
+            assert missing.json()["error"]["code"] == "unauthorized", service
+            for token in (NEW, OLD):
+                allowed = await http.request(method, url, headers={"Authorization": f"Bearer {token}"})
+                assert allowed.status_code == 200, (service, allowed.text)
+            base = url.split("/v1/")[0]
+            for path in ("/healthz", "/readyz", "/metrics"):
+                assert (await http.get(base + path)).status_code == 200, (service, path)
+
+
+async def _scheduled(clients: Clients, plan: PlanRead) -> PlanRead:
+    async with asyncio.timeout(30):
+        while True:
+            current = await clients.planner.get_plan(USER, plan.id)
+            if current.scheduling.outcome is not None:
+                return current
+            await asyncio.sleep(0.1)
+
+
+async def test_the_services_call_each_other_with_their_token(guarded: tuple[Clients, ServiceUrls]) -> None:
+    clients, urls = guarded
+    await clients.scheduler.put_profile(USER, SchedulingProfile(time_zone="UTC"))
+    await clients.memory.remember(
+        MemoryCreate(user_id=USER, kind="preference", text="Newsletter work goes in the mornings")
+    )
+    draft = await clients.planner.create_plan(PlanCreate(user_id=USER, intent="Write the newsletter"))
+    assert draft.recalled, draft.warnings  # planner -> memory-gateway recall went through
+    accepted = await clients.planner.accept_plan(draft.id, PlanAccept(user_id=USER, schedule=True))
+    plan = await _scheduled(clients, accepted)  # planner -> scheduler, scheduler -> planner's report
+    assert plan.scheduling.outcome is not None
+    assert plan.scheduling.outcome.status == "succeeded"
+    assert all(task.schedule is not None for task in plan.tasks)
+
+    # observer -> planner, scheduler (both critical: a refused token would be a 502) and memory-gateway.
+    [reflection] = (await clients.observer.daily(DailyTrigger(user_id=USER, default_day="today"))).reflections
+    assert isinstance(reflection.metrics, DailyMetrics)
+    assert reflection.metrics.tasks_planned > 0
+    sources = reflection.metrics.sources
+    assert (sources["planner"], sources["scheduler"], sources["events"]) == ("ok", "ok", "ok")
+    assert sources["meetings"].startswith("none")  # scheduler -> busy answered: no Google connection
+
+    # A calendar app and Google's redirect carry no bearer token: the feed's token and OAuth's state guard them.
+    feed_url = await clients.scheduler.feed_url(USER)
+    async with httpx.AsyncClient(timeout=10) as http:
+        feed = await http.get(feed_url)
+        callback = await http.get(f"{urls.scheduler_engine_url}/v1/oauth/google/callback?state=unknown&code=x")
+        stranger = await http.get(feed_url.split("?")[0] + "?token=guessed")
+    assert feed.status_code == 200
+    placed = [block.block_id for task in plan.tasks if task.schedule for block in task.schedule.blocks]
+    assert placed
+    assert all(str(block_id) in feed.text for block_id in placed)
+    assert callback.status_code not in (401, 403)
+    assert stranger.status_code == 404  # a guessed feed token is still nobody's
