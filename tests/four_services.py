@@ -79,7 +79,9 @@ async def start_four_services(
             ),
         )),
         "observer": observer_agent.main.create_app(ObserverServiceSettings(
-            **common, observer=ObserverSettings(sweep_interval_seconds=0.3, post_wait_seconds=0.0),
+            **common, observer=ObserverSettings(
+                sweep_interval_seconds=0.3, post_wait_seconds=0.0, public_base_url=urls.observer_agent_url,
+            ),
         )),
     }  # fmt: skip
     for name, app in apps.items():

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from pma_core.contracts.memory import MemoryCreate
 from pma_core.contracts.plans import PlanAccept, PlanCreate, PlanRead
-from pma_core.contracts.reflections import DailyMetrics, DailyTrigger
+from pma_core.contracts.reflections import DailyMetrics, DailyTrigger, WeeklyTrigger
 from pma_core.contracts.scheduling import SchedulingProfile
 from pma_core.settings import AccessSettings, PostgresSettings, ServiceUrls, ValkeySettings
 
@@ -103,12 +103,19 @@ async def test_the_services_call_each_other_with_their_token(guarded: tuple[Clie
     assert (sources["planner"], sources["scheduler"], sources["events"]) == ("ok", "ok", "ok")
     assert sources["meetings"].startswith("none")  # scheduler -> busy answered: no Google connection
 
-    # A calendar app and Google's redirect carry no bearer token: the feed's token and OAuth's state guard them.
+    # A calendar app, Google's redirect and Coda following a chart link carry no bearer token: the feed's
+    # token, OAuth's state and the reflection's random id guard them.
+    [week] = (await clients.observer.weekly(WeeklyTrigger(user_id=USER))).reflections
+    assert week.chart_url is not None
     feed_url = await clients.scheduler.feed_url(USER)
     async with httpx.AsyncClient(timeout=10) as http:
+        chart = await http.get(week.chart_url)
+        by_name = await http.get(f"{urls.observer_agent_url}/v1/reflections/{USER}/weekly/{week.period}/chart.svg")
         feed = await http.get(feed_url)
         callback = await http.get(f"{urls.scheduler_engine_url}/v1/oauth/google/callback?state=unknown&code=x")
         stranger = await http.get(feed_url.split("?")[0] + "?token=guessed")
+    assert (chart.status_code, by_name.status_code) == (200, 401)
+    assert "<svg" in chart.text
     assert feed.status_code == 200
     placed = [block.block_id for task in plan.tasks if task.schedule for block in task.schedule.blocks]
     assert placed

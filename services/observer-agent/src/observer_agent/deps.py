@@ -42,15 +42,15 @@ class State:
             poll_seconds=self.settings.observer.poll_seconds,
         )  # fmt: skip
 
-    def chart_url(self, user_id: str, week: str) -> str:
-        base = self.settings.observer.public_base_url.rstrip("/")
-        return f"{base}/v1/reflections/{user_id}/weekly/{week}/chart.svg"
+    def chart_prefix(self) -> str:
+        """Where weekly charts are linked from (the reflection's id and `.svg` follow)."""
+        return f"{self.settings.observer.public_base_url.rstrip('/')}/v1/charts/"
 
     def reflector(self) -> Reflector:
         deliver = partial(self.delivery().deliver, wait_seconds=self.settings.observer.post_wait_seconds)
         return Reflector(
             activity=self.activity, store=self.reflections(), narrator=self.narrator, chart=WeeklyChart(),
-            chart_url=self.chart_url, deliver=deliver, after=self.background.spawn, clock=self.clock,
+            chart_prefix=self.chart_prefix(), deliver=deliver, after=self.background.spawn, clock=self.clock,
         )  # fmt: skip
 
 

@@ -80,7 +80,13 @@ def create_app(settings: Settings) -> FastAPI:
             yield LifespanState(resources=state, readiness=readiness)
 
     return build_app(
-        settings=settings, version=__version__, description=DESCRIPTION, lifespan=lifespan, routers=routers
+        settings=settings,
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=routers,
+        # Coda and a browser follow a chart's link with no token; the reflection's random id guards it.
+        public_paths=("/v1/charts/{reflection_id}.svg",),
     )
 
 

@@ -241,7 +241,7 @@ async def test_weekly_reflection_remembers_insights_and_serves_its_chart(observe
     assert [d["actual_minutes"] for d in made["metrics"]["days"]] == [84] * 5 + [0, 0]
     [insight] = made["insights"]
     assert (insight["tag"], insight["factor"], insight["samples"]) == ("writing", 1.4, 5)
-    assert made["chart_url"].endswith("/v1/reflections/ada/weekly/2026-W47/chart.svg")
+    assert made["chart_url"].endswith(f"/v1/charts/{made['id']}.svg")  # the random id is the link's secret
 
     async def remembered() -> bool:
         return any(m.key == "insight.estimate_factor.writing" for m in records.memories)
@@ -255,5 +255,8 @@ async def test_weekly_reflection_remembers_insights_and_serves_its_chart(observe
     assert "<svg" in chart.text
     assert "planned" in chart.text
     assert (await observer.http.get("/v1/reflections/ada/weekly/2026-W40/chart.svg")).status_code == 404
+    linked = await observer.http.get("/v1/" + made["chart_url"].split("/v1/", 1)[1])
+    assert (linked.status_code, linked.text) == (200, chart.text)
+    assert (await observer.http.get(f"/v1/charts/{uuid4()}.svg")).status_code == 404
     await _reflection_until(observer, made["id"], _posted)
     assert observer.coda.key_counts(DOC, TABLE, "c-key") == {"ada|2026-W47|weekly": 1}

@@ -29,15 +29,21 @@ from pma_core.contracts.reflections import (
 )
 from pma_core.errors import NotFoundError
 
+# A weekly chart's link is `<prefix><reflection id>.svg`: the id (random, 122 bits) is the link's secret, as
+# the feed token is the ICS feed's, so Coda (and a browser) can fetch it without a bearer token.
 _UPSERT = """
-    INSERT INTO reflections AS r (user_id, kind, period, period_start, period_end, time_zone, metrics, narrative,
-        narrative_source, model, prompt_template, insights, warnings, chart_svg, chart_url, content_hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    WITH fresh AS (SELECT gen_random_uuid() AS id)
+    INSERT INTO reflections AS r (id, user_id, kind, period, period_start, period_end, time_zone, metrics,
+        narrative, narrative_source, model, prompt_template, insights, warnings, chart_svg, chart_url,
+        content_hash)
+    SELECT fresh.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+        $15::text || fresh.id::text || '.svg', $16
+    FROM fresh
     ON CONFLICT (user_id, kind, period) DO UPDATE SET
         period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end, time_zone = EXCLUDED.time_zone,
         metrics = EXCLUDED.metrics, narrative = EXCLUDED.narrative, narrative_source = EXCLUDED.narrative_source,
         model = EXCLUDED.model, prompt_template = EXCLUDED.prompt_template, insights = EXCLUDED.insights,
-        warnings = EXCLUDED.warnings, chart_svg = EXCLUDED.chart_svg, chart_url = EXCLUDED.chart_url,
+        warnings = EXCLUDED.warnings, chart_svg = EXCLUDED.chart_svg, chart_url = $15::text || r.id::text || '.svg',
         content_hash = EXCLUDED.content_hash,
         revision = r.revision + CASE WHEN r.content_hash = EXCLUDED.content_hash THEN 0 ELSE 1 END,
         updated_at = CASE WHEN r.content_hash = EXCLUDED.content_hash THEN r.updated_at ELSE now() END
@@ -58,12 +64,12 @@ _POSTING_FAILED = """
     WHERE id = $1"""
 
 
-def _content_hash(draft: Draft, chart_url: str | None) -> str:
+def _content_hash(draft: Draft, chart_prefix: str | None) -> str:
     content = {
         "metrics": draft.metrics,
         "narrative": draft.written.narrative.model_dump(mode="json"),
         "insights": [i.model_dump(mode="json") for i in draft.insights],
-        "chart_url": chart_url,
+        "chart_url": chart_prefix,  # the rest of the link is the row's id, which never changes
         "warnings": list(draft.warnings),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
@@ -146,14 +152,14 @@ class ReflectionRepository:
         )
         return reflection_read(row) if row else None
 
-    async def save(self, draft: Draft, *, chart_url: str | None) -> ReflectionRead:
+    async def save(self, draft: Draft, *, chart_prefix: str | None) -> ReflectionRead:
         written = draft.written
         template = written.template.model_dump() if written.template else None
         row = await self._pool.fetchrow(
             _UPSERT, draft.user_id, draft.kind, draft.period, draft.period_start, draft.period_end,
             draft.time_zone, draft.metrics, written.narrative.model_dump(mode="json"), written.source,
             written.model, template, [i.model_dump(mode="json") for i in draft.insights], list(draft.warnings),
-            draft.chart_svg, chart_url, _content_hash(draft, chart_url),
+            draft.chart_svg, chart_prefix, _content_hash(draft, chart_prefix),
         )  # fmt: skip
         if row is None:
             raise RuntimeError("the upsert returned no row")
@@ -181,6 +187,12 @@ class ReflectionRepository:
     async def chart(self, user_id: str, week: str) -> str | None:
         svg: str | None = await self._pool.fetchval(
             "SELECT chart_svg FROM reflections WHERE user_id = $1 AND kind = 'weekly' AND period = $2", user_id, week
+        )
+        return svg
+
+    async def chart_by_id(self, reflection_id: UUID) -> str | None:
+        svg: str | None = await self._pool.fetchval(
+            "SELECT chart_svg FROM reflections WHERE id = $1 AND kind = 'weekly'", reflection_id
         )
         return svg
 

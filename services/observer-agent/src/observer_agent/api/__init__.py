@@ -4,4 +4,4 @@ from fastapi import APIRouter
 
 from observer_agent.api import reflections
 
-routers: list[APIRouter] = [reflections.router]
+routers: list[APIRouter] = [reflections.router, reflections.charts]

@@ -110,8 +110,30 @@ async def similar(
 async def chart(
     user_id: Annotated[UserId, Path()], week: Annotated[IsoWeek, Path()], reflections: ReflectionsDep
 ) -> Response:
-    """A stable URL (linked from the Coda row): the chart of the latest build of that week's reflection."""
+    """The chart of the latest build of that week's reflection (needs the bearer token when one is set)."""
     svg = await reflections.chart(user_id, week)
     if svg is None:
         raise NotFoundError(f"no weekly reflection for {week}")
+    return _svg(svg)
+
+
+def _svg(svg: str) -> Response:
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
+
+
+charts = APIRouter(prefix="/v1/charts", tags=["reflections"])
+
+
+@charts.get(
+    "/{reflection_id}.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "The chart, as SVG."}},
+    summary="a weekly chart by its link (what the Coda row links to; no token needed)",
+)
+async def chart_link(reflection_id: Annotated[UUID, Path()], reflections: ReflectionsDep) -> Response:
+    """The link a weekly reflection's `chart_url` names: the reflection's id is its secret, so Coda and a
+    browser fetch it without PMA_API_TOKEN or a Cloudflare Access assertion; an unknown id is a 404."""
+    svg = await reflections.chart_by_id(reflection_id)
+    if svg is None:
+        raise NotFoundError(f"no weekly chart {reflection_id}")
+    return _svg(svg)

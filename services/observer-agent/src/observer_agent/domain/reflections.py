@@ -58,13 +58,13 @@ class Reflector:
         store: ReflectionStore,
         narrator: Narrator,
         chart: ChartRenderer,
-        chart_url: Callable[[str, str], str],
+        chart_prefix: str,
         deliver: Callable[[ReflectionRead], Coroutine[Any, Any, None]],
         after: Callable[[Coroutine[Any, Any, None]], object],
         clock: Clock,
     ) -> None:
         self.activity, self.store, self.narrator, self.chart = activity, store, narrator, chart
-        self.chart_url, self.deliver, self.after, self.clock = chart_url, deliver, after, clock
+        self.chart_prefix, self.deliver, self.after, self.clock = chart_prefix, deliver, after, clock
 
     async def daily(self, user_id: str, day: date | None, default_day: DefaultDay = "yesterday") -> ReflectionRead:
         calendar = await self.activity.calendar(user_id)
@@ -82,7 +82,7 @@ class Reflector:
                 time_zone=calendar.zone.key, metrics=metrics.model_dump(mode="json"), written=written,
                 warnings=[*_source_warnings(metrics.sources), *written.warnings],
             )  # fmt: skip
-            saved = await store.save(draft, chart_url=None)
+            saved = await store.save(draft, chart_prefix=None)
         self.after(self.deliver(saved))
         return saved
 
@@ -107,7 +107,7 @@ class Reflector:
                 insights=insights, chart_svg=self.chart.render(metrics),
                 warnings=[*_source_warnings(metrics.sources), *written.warnings],
             )  # fmt: skip
-            saved = await store.save(draft, chart_url=self.chart_url(user_id, chosen))
+            saved = await store.save(draft, chart_prefix=self.chart_prefix)
         self.after(self.deliver(saved))
         return saved
 
