@@ -24,6 +24,7 @@ from pma_core.settings import AccessSettings, PostgresSettings, ServiceUrls, Val
 
 USER = "ines"
 NEW, OLD = "pma-token-new-9d1f", "pma-token-old-3c7a"
+ADMIN = "pma-admin-token-51e2"
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ async def guarded(
     caplog: pytest.LogCaptureFixture,
 ) -> AsyncIterator[tuple[Clients, ServiceUrls]]:
     caplog.set_level(logging.DEBUG)
-    access = AccessSettings(api_token=SecretStr(f"{NEW},{OLD}"))
+    access = AccessSettings(api_token=SecretStr(f"{NEW},{OLD}"), admin_token=SecretStr(ADMIN))
     async with AsyncExitStack() as running:
         urls = await start_four_services(
             running, postgres=postgres_settings, valkey=valkey_settings, data_dir=tmp_path, access=access
@@ -42,8 +43,8 @@ async def guarded(
         clients = Clients(urls, bearer_token=OLD)  # an outside caller still on the old token of a rotation
         running.push_async_callback(clients.aclose)
         yield clients, urls
-    assert NEW not in caplog.text
-    assert OLD not in caplog.text
+    for token in (NEW, OLD, ADMIN):
+        assert token not in caplog.text
 
 
 def _service_calls(urls: ServiceUrls) -> dict[str, tuple[str, str]]:
@@ -70,6 +71,28 @@ async def test_every_service_refuses_a_caller_without_the_token(guarded: tuple[C
             base = url.split("/v1/")[0]
             for path in ("/healthz", "/readyz", "/metrics"):
                 assert (await http.get(base + path)).status_code == 200, (service, path)
+
+
+async def test_admin_operations_need_the_admin_token(guarded: tuple[Clients, ServiceUrls]) -> None:
+    _, urls = guarded
+    template = {"body": "Plan {{intent}}", "variables": ["intent"]}
+    calls = {
+        "reindex": ("POST", f"{urls.memory_gateway_url}/v1/admin/reindex", {}),
+        "delete a user": ("DELETE", f"{urls.memory_gateway_url}/v1/users/{USER}", None),
+        "prompt version": ("POST", f"{urls.planner_engine_url}/v1/prompt-templates/planner.plan/versions", template),
+        "activate": ("POST", f"{urls.planner_engine_url}/v1/prompt-templates/planner.plan/versions/1/activate", {}),
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name, (method, url, body) in calls.items():
+            ordinary = await http.request(method, url, json=body, headers={"Authorization": f"Bearer {NEW}"})
+            assert ordinary.status_code == 403, (name, ordinary.text)
+            assert ordinary.json()["error"]["code"] == "forbidden", name
+            admin = await http.request(method, url, json=body, headers={"Authorization": f"Bearer {ADMIN}"})
+            assert admin.status_code in (200, 201, 202), (name, admin.text)
+        listed = await http.get(
+            f"{urls.planner_engine_url}/v1/prompt-templates", headers={"Authorization": f"Bearer {OLD}"}
+        )
+    assert listed.status_code == 200  # reading the prompts is not an admin operation
 
 
 async def _scheduled(clients: Clients, plan: PlanRead) -> PlanRead:

@@ -146,14 +146,26 @@ class AccessSettings(BaseSettings):
     # docs needs `Authorization: Bearer <one of them>`. Services call each other with the first, so a
     # rotation puts the new token first and keeps the old one second until every caller has moved.
     api_token: SecretStr | None = None
+    # Admin tokens, comma-separated: when set, the admin operations (reindex, deleting a user, prompt template
+    # versions) need one of them (403 with any other token); they are accepted everywhere else too.
+    admin_token: SecretStr | None = None
 
     @property
     def tokens(self) -> tuple[str, ...]:
         return _listed(self.api_token)
 
     @property
+    def admin_tokens(self) -> tuple[str, ...]:
+        return _listed(self.admin_token)
+
+    @property
     def outgoing_token(self) -> str | None:
         return self.tokens[0] if self.tokens else None
+
+    @property
+    def operator_token(self) -> str | None:
+        """What an operator's command (`pma reindex`) sends: the first admin token, else the first API token."""
+        return (self.admin_tokens or self.tokens or (None,))[0]
 
 
 class CloudflareAccessSettings(BaseSettings):

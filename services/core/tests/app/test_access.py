@@ -48,24 +48,38 @@ async def add_note(note: Note) -> dict[str, str]:
     return {"text": note.text}
 
 
+@router.post("/v1/admin/purge/{what}")
+async def purge(what: str) -> dict[str, str]:
+    return {"purged": what}
+
+
+@router.get("/v1/admin/purge/{what}")
+async def purge_status(what: str) -> dict[str, str]:
+    return {"status": what}
+
+
 @router.get("/v1/feeds/{user_id}.ics")
 async def feed(user_id: str) -> dict[str, str]:
     return {"feed": user_id}
 
 
-def _app(*, tokens: str | None = None, cloudflare: CloudflareAccessSettings | None = None) -> FastAPI:
+def _app(
+    *, tokens: str | None = None, admin: str | None = None, cloudflare: CloudflareAccessSettings | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         yield {"readiness": []}
 
     settings = CoreSettings(
         service_name="guarded",
-        access=AccessSettings(api_token=SecretStr(tokens) if tokens else None),
+        access=AccessSettings(
+            api_token=SecretStr(tokens) if tokens else None, admin_token=SecretStr(admin) if admin else None
+        ),
         cloudflare_access=cloudflare or CloudflareAccessSettings(),
     )
     return build_app(
         settings=settings, version="1", description="d", lifespan=lifespan, routers=[router],
-        public_paths=["/v1/feeds/{user_id}.ics"],
+        public_paths=["/v1/feeds/{user_id}.ics"], admin_routes=[("POST", "/v1/admin/purge/{what}")],
     )  # fmt: skip
 
 
@@ -107,6 +121,28 @@ async def test_every_endpoint_needs_one_of_the_tokens(caplog: pytest.LogCaptureF
     assert NEW not in caplog.text
     assert OLD not in caplog.text
     assert NEW not in wrong.text
+
+
+async def test_admin_routes_need_an_admin_token_once_one_is_set() -> None:
+    purge = "/v1/admin/purge/cache"
+    async with _served(_app(tokens=NEW)) as http:  # no admin token yet: the ordinary rule
+        assert (await http.post(purge, headers=_bearer(NEW))).status_code == 200
+    async with _served(_app(tokens=NEW, admin="adm-1,adm-2")) as http:
+        missing = await http.post(purge)
+        ordinary = await http.post(purge, headers=_bearer(NEW))
+        admin = await http.post(purge, headers=_bearer("adm-2"))
+        status = await http.get(purge, headers=_bearer(NEW))  # only the declared method is an admin one
+        elsewhere = await http.post("/v1/notes", json={"text": "x"}, headers=_bearer("adm-1"))
+    assert (missing.status_code, ordinary.status_code, admin.status_code) == (401, 403, 200)
+    assert ordinary.json()["error"] == {
+        "code": "forbidden", "message": "this is an admin operation: it needs a token of PMA_ADMIN_TOKEN",
+        "details": None,
+    }  # fmt: skip
+    assert "PMA_ADMIN_TOKEN" in missing.json()["error"]["message"]
+    assert (status.status_code, elsewhere.status_code) == (200, 200)  # an admin token is good everywhere
+    async with _served(_app(admin="adm-1")) as http:  # admin only: the rest stays open
+        assert (await http.post("/v1/notes", json={"text": "x"})).status_code == 200
+        assert (await http.post(purge, headers=_bearer("adm-3"))).status_code == 403
 
 
 async def test_a_refusal_comes_before_the_body_is_looked_at() -> None:

@@ -13,7 +13,7 @@ from planner_engine import __version__
 from planner_engine.adapters.llm import LLMPlanner
 from planner_engine.adapters.memory import PlannerMemory
 from planner_engine.adapters.scheduler import PlanScheduler
-from planner_engine.api import routers
+from planner_engine.api import ADMIN_ROUTES, routers
 from planner_engine.deps import State
 from planner_engine.settings import Settings
 from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
@@ -80,7 +80,12 @@ def create_app(settings: Settings) -> FastAPI:
             yield LifespanState(resources=state, readiness=readiness)
 
     return build_app(
-        settings=settings, version=__version__, description=DESCRIPTION, lifespan=lifespan, routers=routers
+        settings=settings,
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=routers,
+        admin_routes=ADMIN_ROUTES,
     )
 
 

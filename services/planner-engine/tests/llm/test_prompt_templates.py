@@ -127,3 +127,12 @@ async def test_activating_a_version_that_does_not_exist_is_a_404(llm_planner: Pl
     response = await post(llm_planner, "/v1/prompt-templates/planner.plan/versions/7/activate", {})
     assert response.status_code == 404
     assert error(response)["message"] == "no version 7 of prompt template planner.plan"
+
+
+async def test_a_prompt_no_migration_seeded_is_refused(llm_planner: PlannerEngineClient) -> None:
+    response = await post(llm_planner, "/v1/prompt-templates/junk.name/versions", {"body": "x", "variables": []})
+    assert response.status_code == 404
+    problem = error(response)
+    assert problem["message"].startswith("no prompt template named junk.name; the prompts are: ")
+    assert {"planner.plan", "observer.daily"} <= set(problem["details"]["known"])
+    assert "junk.name" not in {t.name for t in (await llm_planner.prompt_templates()).templates}

@@ -10,6 +10,9 @@ until configured (the seed trusts the internal network).
 - Bearer tokens: every path but the operational ones and the API docs needs `Authorization: Bearer <token>`,
   else 401. Tokens are compared in constant time, each of them every time, so the answer's timing does not
   tell which matched.
+- Admin operations (a service's declared admin routes): once `PMA_ADMIN_TOKEN` is set they need one of its
+  tokens, 401 without a token and 403 with any other; until then they follow the bearer rule above. An
+  admin token is accepted everywhere.
 - A service's declared public paths skip both: they carry a secret of their own (the ICS feed's token,
   OAuth's single-use state) and are fetched by programs that can send neither a header nor, through an
   Access "Bypass" policy, an assertion (a calendar app subscribing to the feed).
@@ -33,11 +36,18 @@ from pma_core.errors import AppError, error_body
 # data, and Swagger UI loads it before the user can press "Authorize".
 ALWAYS_PUBLIC_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 _PROXY_HEADERS = (b"x-forwarded-for", b"forwarded")
+# status, error body, extra headers
+_Refusal = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
 
 
 def public_path_patterns(paths: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     """Route templates (`/v1/calendars/{user_id}.ics`) as the patterns Starlette's router matches them by."""
     return tuple(compile_path(path)[0] for path in paths)
+
+
+def admin_route_patterns(routes: Iterable[tuple[str, str]]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(method, route template) pairs as (METHOD, pattern); the method `*` stands for any."""
+    return tuple((method.upper(), compile_path(path)[0]) for method, path in routes)
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -57,11 +67,15 @@ class AccessMiddleware:
         tokens: tuple[str, ...],
         cloudflare: CloudflareAccessVerifier | None,
         public_paths: tuple[re.Pattern[str], ...],
+        admin_tokens: tuple[str, ...] = (),
+        admin_routes: tuple[tuple[str, re.Pattern[str]], ...] = (),
     ) -> None:
         self.app = app
-        self.tokens = tuple(token.encode() for token in tokens)
+        self.api_tokens = tuple(token.encode() for token in tokens)
+        self.admin_tokens = tuple(token.encode() for token in admin_tokens)
         self.cloudflare = cloudflare
         self.public_paths = public_paths
+        self.admin_routes = admin_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +88,7 @@ class AccessMiddleware:
         status, body, headers = refusal
         await send_json(send, status, body, headers)
 
-    async def _refusal(self, scope: Scope) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]] | None:
+    async def _refusal(self, scope: Scope) -> _Refusal | None:
         if self._declared_public(scope["path"]):
             return None
         headers = _headers(scope)
@@ -86,22 +100,38 @@ class AccessMiddleware:
                 return 403, error_body("forbidden", str(exc)), []
             except AppError as exc:
                 return exc.status_code, error_body(exc.code, exc.message, exc.details), []
-        if not self.tokens or scope["path"] in ALWAYS_PUBLIC_PATHS:
-            return None
+        if self.admin_tokens and self._is_admin(scope["method"], scope["path"]):
+            return self._admin_refusal(_bearer(headers))
+        if not self.api_tokens or scope["path"] in ALWAYS_PUBLIC_PATHS:
+            return None  # with only admin tokens set, everything but the admin operations stays open
         presented = _bearer(headers)
         if presented is None:
-            message = "this endpoint needs Authorization: Bearer <token> (PMA_API_TOKEN)"
-        elif not self._known(presented.encode()):
-            message = "the bearer token is not one of PMA_API_TOKEN"
-        else:
+            return _unauthorized("this endpoint needs Authorization: Bearer <token> (PMA_API_TOKEN)")
+        if not _matches(presented.encode(), self.api_tokens + self.admin_tokens):
+            return _unauthorized("the bearer token is not one of PMA_API_TOKEN")
+        return None
+
+    def _admin_refusal(self, presented: str | None) -> _Refusal | None:
+        if presented is None:
+            return _unauthorized("this admin operation needs Authorization: Bearer <token> (PMA_ADMIN_TOKEN)")
+        if _matches(presented.encode(), self.admin_tokens):
             return None
-        return 401, error_body("unauthorized", message), [(b"www-authenticate", b'Bearer realm="pma"')]
+        return 403, error_body("forbidden", "this is an admin operation: it needs a token of PMA_ADMIN_TOKEN"), []
+
+    def _is_admin(self, method: str, path: str) -> bool:
+        return any(m in ("*", method) and pattern.match(path) for m, pattern in self.admin_routes)
 
     def _declared_public(self, path: str) -> bool:
         return any(pattern.match(path) for pattern in self.public_paths)
 
-    def _known(self, presented: bytes) -> bool:
-        matched = False
-        for token in self.tokens:
-            matched |= hmac.compare_digest(presented, token)
-        return matched
+
+def _unauthorized(message: str) -> _Refusal:
+    return 401, error_body("unauthorized", message), [(b"www-authenticate", b'Bearer realm="pma"')]
+
+
+def _matches(presented: bytes, tokens: tuple[bytes, ...]) -> bool:
+    """Whether `presented` is one of `tokens`, comparing with each, in constant time."""
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(presented, token)
+    return matched

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from pma_core.app.access import ALWAYS_PUBLIC_PATHS, AccessMiddleware, public_path_patterns
+from pma_core.app.access import ALWAYS_PUBLIC_PATHS, AccessMiddleware, admin_route_patterns, public_path_patterns
 from pma_core.app.cloudflare import CloudflareAccessVerifier
 from pma_core.app.handlers import register_error_handlers
 from pma_core.app.metrics import HttpMetrics
@@ -53,6 +53,7 @@ def build_app(
     routers: list[APIRouter] | None = None,
     title: str | None = None,
     public_paths: Sequence[str] = (),
+    admin_routes: Sequence[tuple[str, str]] = (),
 ) -> FastAPI:
     """A FastAPI app with the shared edge (request id, body limit, metrics, access control), error shape and
     ops endpoints.
@@ -61,6 +62,7 @@ def build_app(
     (what /healthz and the OpenAPI name) is the service's name unless given. `public_paths` are route
     templates reached without the bearer token because they carry a secret of their own (a feed token, an
     OAuth state); Cloudflare Access does not apply to them either (a calendar app cannot send its assertion).
+    `admin_routes` are (method or `*`, route template) pairs that need PMA_ADMIN_TOKEN once it is set.
     """
     app = FastAPI(
         title=title or settings.service_name,
@@ -80,6 +82,8 @@ def build_app(
         tokens=settings.access.tokens,
         cloudflare=CloudflareAccessVerifier(cloudflare) if cloudflare.enabled else None,
         public_paths=public_path_patterns(public_paths),
+        admin_tokens=settings.access.admin_tokens,
+        admin_routes=admin_route_patterns(admin_routes),
     )
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.http.max_body_bytes, metrics=app.state.metrics)
     app.include_router(ops_router)

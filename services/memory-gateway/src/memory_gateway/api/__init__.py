@@ -21,3 +21,6 @@ routers: list[APIRouter] = [
     graph_router,
     daily_threads_router,
 ]
+
+# Operator operations: with PMA_ADMIN_TOKEN set they need one of its tokens (docs/api.md, access control).
+ADMIN_ROUTES: list[tuple[str, str]] = [("*", "/v1/admin/reindex"), ("DELETE", "/v1/users/{user_id}")]

@@ -48,12 +48,19 @@ class TemplateRepository:
         return [_read(row) for row in rows]
 
     async def create_version(self, name: str, new: PromptTemplateCreate) -> PromptTemplateRead:
-        """The next version of `name` (version 1 for a new name); active at once when asked."""
+        """The next version of `name`, a prompt a migration seeded (404 otherwise); active at once when asked."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('prompt_templates/' || $1, 0))", name)
             version = await conn.fetchval(
                 "SELECT coalesce(max(version), 0) + 1 FROM prompt_templates WHERE name = $1", name
             )
+            if version == 1:
+                # Every prompt a service reads is seeded by a migration: a new name would be read by nobody.
+                known = await conn.fetchval("SELECT array_agg(DISTINCT name ORDER BY name) FROM prompt_templates")
+                raise NotFoundError(
+                    f"no prompt template named {name}; the prompts are: {', '.join(known or [])}",
+                    details={"name": name, "known": known or []},
+                )
             if new.activate:
                 await conn.execute("UPDATE prompt_templates SET active = false WHERE name = $1 AND active", name)
             row = await conn.fetchrow(
