@@ -2,8 +2,11 @@
 
 - `edge`: the embedded engine (`qdrant_edge`) in a temporary directory.
 - `qdrant-local`: `AsyncQdrantClient` in local mode in a temporary directory.
-- `qdrant-server`: only when `PMA_TEST_QDRANT_URL` names a (loopback) Qdrant server; each test then
-  uses collection names of its own and drops them afterwards.
+- `qdrant-server`: the same client against a real Qdrant server, as production runs it. It needs one:
+  `PMA_TEST_QDRANT_URL=http://127.0.0.1:6333` (a loopback server) runs it, and without the variable it
+  is reported as skipped, with that reason. Each test then uses collection names of its own and drops
+  them afterwards. Local mode is the client's pure-Python stand-in (no payload indexes, no optimizer),
+  so only the server variant checks what production gets.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from pma_core.vectors import EdgeVectorStore, VectorStore
 from pma_core.vectors.qdrant_server import QdrantClientVectorStore
 
 SERVER_URL = os.environ.get("PMA_TEST_QDRANT_URL")
-ADAPTERS = ["edge", "qdrant-local", *(["qdrant-server"] if SERVER_URL else [])]
+NO_SERVER = (
+    "qdrant-client against a real Qdrant server (what production uses) not run: set PMA_TEST_QDRANT_URL "
+    "(e.g. http://127.0.0.1:6333); qdrant-local, which ran, is the client's pure-Python stand-in "
+    "(no payload indexes, no optimizer)"
+)
+ADAPTERS = [
+    "edge",
+    "qdrant-local",
+    pytest.param("qdrant-server", marks=pytest.mark.skipif(not SERVER_URL, reason=NO_SERVER)),
+]
 
 StoreOpener = Callable[[], VectorStore]
 

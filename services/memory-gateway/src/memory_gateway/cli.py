@@ -1,9 +1,9 @@
 """`pma reindex`: rebuild the Qdrant collections from Postgres (registered as a `pma.commands` entry point).
 
 With the memory-gateway running, it asks the gateway to do it (the service keeps answering) and shows the
-progress. With `--recreate` (after a change of embedder, i.e. of vector size) or when the gateway is
-down, it does the work itself; embedded Qdrant files can only be opened by one process, so stop the
-gateway first in that case.
+progress. With `--recreate` (after a change of embedder: of vector size, model or hashing version, which
+the gateway refuses to start with) or when the gateway is down, it does the work itself; embedded Qdrant
+files can only be opened by one process, so stop the gateway first in that case.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def reindex(
     """Rebuild the Qdrant collections (agent_memories, doc_chunks, events, daily_threads) from Postgres."""
     settings = Settings()
     if not recreate and _gateway_answers(settings.services.memory_gateway_url):
-        _reindex_through_gateway(settings.services.memory_gateway_url, settings.access.outgoing_token)
+        _reindex_through_gateway(settings.services.memory_gateway_url, settings.access.operator_token)
         return
     try:
         written = asyncio.run(_reindex_here(settings, recreate=recreate))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -11,11 +12,11 @@ from memory_gateway import __version__
 from memory_gateway.adapters.indexer import Indexer
 from memory_gateway.adapters.mem0 import Mem0Mirror
 from memory_gateway.adapters.tables import INDEXED_TABLES
-from memory_gateway.api import routers
+from memory_gateway.api import ADMIN_ROUTES, routers
 from memory_gateway.deps import State
 from memory_gateway.settings import Settings
 from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
-from pma_core.embedders import open_embedder
+from pma_core.embedders import Embedder, open_embedder
 from pma_core.resources import Background, core_readiness, open_core_resources, run_until_exit
 from pma_core.settings import QdrantSettings
 from pma_core.vectors import VectorStore, open_vector_store, setup_collections
@@ -24,6 +25,24 @@ DESCRIPTION = (
     "Unified memory API (`memory.*`): long-term memory in Postgres (the source of truth) indexed in "
     "Qdrant, short-term memory in Valkey. The only service that opens Qdrant."
 )
+
+
+_log = logging.getLogger(__name__)
+
+
+async def _setup_collections(vectors: VectorStore, embedder: Embedder) -> None:
+    """Create missing collections; refuse (raise) on vectors of another size or embedder identity.
+
+    Collections made before identities were stamped get the current one, once, and say so in the log:
+    a gateway updated in place needs no reindex, an embedder changed later does.
+    """
+    results = await setup_collections(vectors, size=embedder.dimension, embedder=embedder.identity)
+    stamped = [name for name, result in results.items() if result == "stamped"]
+    if stamped:
+        _log.info(
+            "collections without an embedder identity were stamped with the current one",
+            extra={"collections": stamped, "embedder": embedder.identity},
+        )
 
 
 def _vector_readiness(vectors: VectorStore) -> ReadinessCheck:
@@ -47,7 +66,7 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
             stack.push_async_callback(embedder.close)
             vectors = open_vectors(settings.qdrant)
             stack.push_async_callback(vectors.close)
-            await setup_collections(vectors, size=embedder.dimension)
+            await _setup_collections(vectors, embedder)
             indexer = Indexer(pool=core.pool, vectors=vectors, embedder=embedder)
             run_until_exit(
                 stack,
@@ -73,7 +92,12 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
             yield LifespanState(resources=state, readiness=[*core_readiness(core), _vector_readiness(vectors)])
 
     return build_app(
-        settings=settings, version=__version__, description=DESCRIPTION, lifespan=lifespan, routers=routers
+        settings=settings,
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=routers,
+        admin_routes=ADMIN_ROUTES,
     )
 
 

@@ -34,6 +34,11 @@ class FastEmbedEmbedder:
         return f"fastembed:{self._model_name}"
 
     @property
+    def identity(self) -> str:
+        """`fastembed:<model>`: the model fixes its vectors (and their size)."""
+        return self.name
+
+    @property
     def dimension(self) -> int:
         """The model's vector size, learnt in `start()`."""
         if self._dimension is None:

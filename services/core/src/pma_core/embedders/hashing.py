@@ -27,6 +27,13 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+# The version of the algorithm below, part of `HashingEmbedder.identity` (`hashing-v1:384`), which the
+# memory-gateway stamps on its collections. Change this whenever the vectors change (tokenising,
+# hashing, features, weights, normalising): the gateway then refuses to start on the old vectors and
+# asks for `pma reindex --recreate`, instead of comparing old and new vectors silently.
+# tests/embedders/test_hashing_pinned.py fails on any such change until this is bumped with it.
+HASHING_VERSION = "v1"
+
 _WORD = re.compile(r"\w+")
 _TRIGRAM_WEIGHT = 0.5
 _EMPTY_WORD = "\x00empty"
@@ -73,6 +80,11 @@ class HashingEmbedder:
     def name(self) -> str:
         """`hashing-<dimension>`: the vector space changes with the size."""
         return f"hashing-{self._dimensions}"
+
+    @property
+    def identity(self) -> str:
+        """`hashing-<HASHING_VERSION>:<dimension>`, e.g. `hashing-v1:384`."""
+        return f"hashing-{HASHING_VERSION}:{self._dimensions}"
 
     @property
     def dimension(self) -> int:

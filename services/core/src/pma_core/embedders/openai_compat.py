@@ -41,6 +41,11 @@ class OpenAICompatibleEmbedder:
         return f"openai:{self._settings.model}"
 
     @property
+    def identity(self) -> str:
+        """`openai:<model>:<dimension>` (known after `start()`): a model gives other vectors at another size."""
+        return f"{self.name}:{self.dimension}"
+
+    @property
     def dimension(self) -> int:
         """`EMBEDDING_DIMENSIONS`, or the size the provider returned to `start()`'s probe."""
         if self._dimension is None:

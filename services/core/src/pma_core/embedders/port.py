@@ -23,6 +23,16 @@ class Embedder(Protocol):
         ...
 
     @property
+    def identity(self) -> str:
+        """Names exactly the vectors this embedder produces: engine, model or algorithm version, size.
+
+        e.g. `hashing-v1:384`, `openai:openai/text-embedding-3-small:1536`, `fastembed:BAAI/bge-small-en-v1.5`.
+        The memory-gateway stamps it on its collections and refuses to start on vectors of another
+        identity; may need `start()` (it can include the dimension).
+        """
+        ...
+
+    @property
     def dimension(self) -> int:
         """The vector size; for remote and model-based embedders it is known only after `start()`."""
         ...

@@ -2,12 +2,18 @@
 
 OpenRouter is the default (base URL + model pick the provider). Structured calls ask for strict JSON
 schema output, validate it into a pydantic model, and give the model one chance to repair an invalid
-reply. Retries with backoff on 408/409/429/5xx and timeouts are the SDK's (`max_retries`; it honours
-a positive `Retry-After`); what still fails becomes an `UpstreamError` (502) that names the provider.
+reply. Retries with backoff on 408/409/429/5xx (an HTML page from a proxy or CDN included), dropped
+connections and timeouts are the SDK's (`max_retries`; it honours a positive `Retry-After`); what still
+fails becomes an `UpstreamError` (502) that names the provider and says what came back. A 200 that is
+no completion (not JSON, no `choices`, an error object) and an answer cut off at max_tokens
+(`finish_reason: "length"`) fail at once: neither is retried nor repaired, and a cut-off answer is
+never parsed (half a plan must not pass for a plan).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +46,9 @@ _OPENROUTER_USAGE = {"usage": {"include": True}}
 # For local servers that need no key: without one the SDK fails with "Missing credentials" (after
 # looking at OPENAI_API_KEY, which is not ours to use).
 _NO_KEY = "no-key"
+# How much of an unexpected body an error message quotes.
+_SNIPPET = 200
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -47,6 +56,7 @@ class _Reply:
     content: str | None
     model: str
     usage: LLMUsage
+    finish_reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -225,24 +235,66 @@ class LLMClient:
             if error is exc:
                 raise
             raise error from exc
+        # A cut-off answer still cost its tokens: counted (and traced) before it is refused.
         log.usage = log.usage + reply.usage
         log.model = reply.model
-        log.generations.append(_generation(log, payload, reply=reply, started=started, error=None))
+        truncated = self._truncated(reply) if reply.finish_reason == "length" else None
+        error_text = str(truncated) if truncated is not None else None
+        log.generations.append(_generation(log, payload, reply=reply, started=started, error=error_text))
+        if truncated is not None:
+            raise truncated
         return reply
 
     def _reply(self, completion: ChatCompletion, requested_model: str) -> _Reply:
-        if not completion.choices:
+        details = {"provider": self.provider, "model": requested_model}
+        answer: object = completion
+        if not isinstance(answer, ChatCompletion):
+            # The SDK hands back the text of a 200 that does not say it is JSON (an HTML page, say).
+            raise UpstreamError(
+                f"LLM provider {self.provider} answered HTTP 200 for model {requested_model} with "
+                f"{_describe_text(str(answer))} instead of a chat completion",
+                code="llm_bad_response",
+                details=details,
+            )
+        error = (completion.model_extra or {}).get("error")
+        if error is not None:
+            # Some providers (and OpenRouter, for an upstream failure) put an error object in a 200.
+            message = error.get("message") if isinstance(error, Mapping) else error
+            raise UpstreamError(
+                f"LLM provider {self.provider} answered HTTP 200 with an error instead of a chat completion "
+                f"for model {requested_model}: {_snippet(str(message))}",
+                code="llm_bad_response",
+                details=details,
+            )
+        choices = getattr(completion, "choices", None)
+        if not choices:
             raise UpstreamError(
                 f"{self.provider} returned no choices for model {requested_model}",
                 code="llm_empty_response",
-                details={"provider": self.provider, "model": requested_model},
+                details=details,
             )
-        message = completion.choices[0].message
+        message = choices[0].message
         content = message.content
         if content is None and message.refusal:
             # A refusal is surfaced as the "content" so that validation reports it and repair can try.
             content = f"REFUSAL: {message.refusal}"
-        return _Reply(content=content, model=completion.model or requested_model, usage=_usage(completion))
+        return _Reply(
+            content=content,
+            model=completion.model or requested_model,
+            usage=_usage(completion),
+            finish_reason=choices[0].finish_reason,
+        )
+
+    def _truncated(self, reply: _Reply) -> UpstreamError:
+        """The error for an answer the model could not finish: never parsed, repaired or retried (the
+        same request would hit the same limit)."""
+        tokens = reply.usage.completion_tokens
+        return UpstreamError(
+            f"the model's answer was cut off at max_tokens (finish_reason length): {self.provider} model "
+            f"{reply.model} stopped after {tokens} tokens; the incomplete answer was not used",
+            code="llm_truncated",
+            details={"provider": self.provider, "model": reply.model, "completion_tokens": tokens},
+        )
 
     def _upstream_error(self, exc: Exception, model: str, *, elapsed: float) -> Exception:
         """Map SDK failures (after its retries) to our errors; anything already ours passes through."""
@@ -275,6 +327,14 @@ class LLMClient:
             )
         if isinstance(exc, openai.OpenAIError):
             return UpstreamError(f"LLM call to {self.provider} failed: {exc}", details=details)
+        if isinstance(exc, json.JSONDecodeError):
+            # A 200 whose content type says JSON but whose body is not: the SDK's parse fails.
+            return UpstreamError(
+                f"LLM provider {self.provider} answered HTTP 200 for model {model} with a body that is not "
+                f"valid JSON ({exc.msg} at character {exc.pos})",
+                code="llm_bad_response",
+                details=details,
+            )
         return exc
 
     def _invalid_output(self, log: _CallLog, problem: str) -> LLMOutputInvalidError:
@@ -344,7 +404,30 @@ def _provider_message(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, Mapping) and isinstance(body.get("message"), str):
         return str(body["message"])
+    text = exc.response.text
+    try:
+        json.loads(text)
+    except ValueError:
+        # Not the API speaking: most likely a proxy, CDN or load balancer in front of it.
+        described = _describe_text(text, content_type=exc.response.headers.get("content-type", ""))
+        return f"{described} instead of the API's JSON error (a proxy or CDN in front of the provider?)"
     return exc.message
+
+
+def _describe_text(text: str, *, content_type: str = "") -> str:
+    """What a body that is not the API's JSON looks like, for an error message."""
+    start = text.lstrip()[:64].lower()
+    if "html" in content_type.lower() or start.startswith(("<!doctype html", "<html")):
+        title = _HTML_TITLE.search(text)
+        return f"an HTML page ({_snippet(title.group(1))!r})" if title else "an HTML page"
+    if not text.strip():
+        return "an empty body"
+    return f"a non-JSON body: {_snippet(text)!r}"
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _SNIPPET else f"{flat[:_SNIPPET]}..."
 
 
 def _generation(

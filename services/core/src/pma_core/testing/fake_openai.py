@@ -4,7 +4,10 @@ It runs a real HTTP server (FastAPI under uvicorn, in a background thread, on a 
 so tests drive the real `openai` SDK and `httpx` through their real code paths: retries, Retry-After,
 timeouts, status-code exceptions, base64/float embeddings. It answers in the real wire format and
 fails the way the real services fail (401 for a bad key, 429 with Retry-After, 5xx, slow answers,
-400 for a non-strict `json_schema`). Each call consumes the next scripted step of its endpoint; with
+400 for a non-strict `json_schema`), and the way the path to them fails: an HTML error page from a CDN
+or proxy (`fail_html`), a plain-text error (`fail_text`), a 200 that is not JSON (`reply_raw`) or not a
+completion (`reply_body`), a connection dropped without an answer (`drop_connection`), an answer cut off
+at max_tokens (`reply_truncated`). Each call consumes the next scripted step of its endpoint; with
 no step left, chat answers `default_chat_content` and embeddings are deterministic hashing vectors.
 """
 
@@ -23,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import SecretStr
 
 from pma_core.embedders.hashing import HashingEmbedder
 from pma_core.settings import EmbeddingSettings, LangfuseSettings, LLMSettings
 from pma_core.testing import fake_openai_wire as wire
-from pma_core.testing.threaded_server import LoopbackFake
+from pma_core.testing.threaded_server import DroppedConnection, LoopbackFake
 
 Endpoint = Literal["chat", "embeddings", "ingestion"]
 _PATHS: dict[Endpoint, str] = {
@@ -52,6 +55,9 @@ class RecordedRequest:
     received_at: float = field(default_factory=time.monotonic)
 
 
+_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
 @dataclass(frozen=True, slots=True)
 class _Step:
     status: int = 200
@@ -62,6 +68,13 @@ class _Step:
     usage: Mapping[str, float] | None = None
     model: str | None = None
     finish_reason: str = "stop"
+    # Sent as is instead of the endpoint's JSON (with `status` and `content_type`): pages, junk.
+    raw: str | None = None
+    content_type: str = "application/json"
+    # A 200 with this JSON body instead of a completion (e.g. one without `choices`).
+    json_body: Any = None
+    # Hang up without answering.
+    drop: bool = False
 
 
 class FakeOpenAIServer(LoopbackFake):
@@ -198,6 +211,68 @@ class FakeOpenAIServer(LoopbackFake):
         error_body = body if body is not None else wire.error_body(status, f"fake {status} error")
         self._push(endpoint, _Step(status=status, body=error_body, headers=all_headers, delay=delay))
 
+    def fail_html(
+        self,
+        status: int = 502,
+        *,
+        endpoint: Endpoint = "chat",
+        title: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Next call of `endpoint` answers `status` with an HTML error page, as a CDN or proxy in front of
+        the provider does (e.g. Cloudflare's "502 Bad Gateway"); `retry_after` as for `fail`."""
+        heading = title or f"{status} {_REASONS.get(status, 'Error')}"
+        page = (
+            f"<!DOCTYPE html>\n<html><head><title>{heading}</title></head>\n"
+            f"<body><center><h1>{heading}</h1></center><hr><center>cloudflare</center></body></html>\n"
+        )
+        content_type = "text/html; charset=utf-8"
+        self.reply_raw(page, status=status, content_type=content_type, endpoint=endpoint, retry_after=retry_after)
+
+    def fail_text(
+        self,
+        status: int = 500,
+        text: str = "Internal Server Error",
+        *,
+        endpoint: Endpoint = "chat",
+        retry_after: float | None = None,
+    ) -> None:
+        """Next call of `endpoint` answers `status` with a plain-text (non-JSON) body."""
+        content_type = "text/plain; charset=utf-8"
+        self.reply_raw(text, status=status, content_type=content_type, endpoint=endpoint, retry_after=retry_after)
+
+    def reply_raw(
+        self,
+        body: str,
+        *,
+        status: int = 200,
+        content_type: str = "application/json",
+        endpoint: Endpoint = "chat",
+        retry_after: float | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Next call of `endpoint` answers `body` verbatim with `status`, e.g. a 200 that is not JSON at
+        all, whatever its `content_type` claims. `retry_after` sends a `Retry-After` header."""
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        step = _Step(status=status, raw=body, content_type=content_type, headers=headers, delay=delay)
+        self._push(endpoint, step)
+
+    def reply_body(self, obj: Any, *, endpoint: Endpoint = "chat") -> None:
+        """Next call of `endpoint` answers 200 with `obj` as the whole JSON body, e.g. a completion
+        without `choices` (`{"id": ..., "object": "chat.completion"}`) or an error object sent with 200."""
+        self._push(endpoint, _Step(json_body=obj))
+
+    def drop_connection(self, *, endpoint: Endpoint = "chat", delay: float = 0.0) -> None:
+        """Next call of `endpoint` gets no answer: the server closes the connection (after `delay`)."""
+        self._push(endpoint, _Step(drop=True, delay=delay))
+
+    def reply_truncated(self, obj: Any, *, keep: float = 0.5, **options: Any) -> None:
+        """Next chat call answers `obj` serialised but cut off after the fraction `keep` of its text,
+        mid-JSON, with `finish_reason: "length"`: the model hit max_tokens. Options as `reply_json`."""
+        text = json.dumps(obj)
+        cut = max(1, min(len(text) - 1, int(len(text) * keep)))
+        self.reply_text(text[:cut], **{"finish_reason": "length", **options})
+
     def delay(self, seconds: float, *, endpoint: Endpoint = "chat") -> None:
         """Next call of `endpoint` waits `seconds`, then answers its default (to provoke timeouts)."""
         self._push(endpoint, _Step(delay=seconds))
@@ -293,7 +368,7 @@ class FakeOpenAIServer(LoopbackFake):
 def _build_app(fake: FakeOpenAIServer) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
-    async def handle(endpoint: Endpoint, request: Request) -> JSONResponse:
+    async def handle(endpoint: Endpoint, request: Request) -> Response:
         try:
             body = await request.json()
         except ValueError:
@@ -307,6 +382,12 @@ def _build_app(fake: FakeOpenAIServer) -> FastAPI:
             return JSONResponse(wire.invalid_request(problem), status_code=400)
         step = fake._next_step(endpoint)
         await fake._sleep(step.delay)
+        if step.drop:
+            return DroppedConnection()
+        if step.raw is not None:
+            return Response(step.raw, status_code=step.status, media_type=step.content_type, headers=dict(step.headers))
+        if step.json_body is not None:
+            return JSONResponse(step.json_body, status_code=step.status)
         if step.status != 200:
             return JSONResponse(step.body, status_code=step.status, headers=dict(step.headers))
         if endpoint == "chat":
@@ -322,8 +403,8 @@ def _build_app(fake: FakeOpenAIServer) -> FastAPI:
 
 
 def _route(handle: Any, endpoint: Endpoint) -> Any:
-    async def route(request: Request) -> JSONResponse:
-        response: JSONResponse = await handle(endpoint, request)
+    async def route(request: Request) -> Response:
+        response: Response = await handle(endpoint, request)
         return response
 
     return route

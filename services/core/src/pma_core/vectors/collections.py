@@ -23,13 +23,15 @@ class Collection(StrEnum):
 COLLECTION_NAMES: Final[tuple[str, ...]] = tuple(collection.value for collection in Collection)
 
 
-async def setup_collections(store: VectorStore, *, size: int) -> dict[str, EnsureResult]:
+async def setup_collections(store: VectorStore, *, size: int, embedder: str | None = None) -> dict[str, EnsureResult]:
     """Create whichever collections are missing, with their payload indexes; safe to run at every start.
 
-    Stops at the first collection whose vector size differs (`VectorSizeMismatchError`): vectors of
-    two sizes can never be compared, so that collection must be rebuilt with `pma reindex`.
+    Stops at the first collection whose vector size differs (`VectorSizeMismatchError`) or, given the
+    embedder's identity, that is stamped with another embedder (`EmbedderMismatchError`): such vectors
+    can never be compared with the new ones, so the collections must be rebuilt with
+    `pma reindex --recreate`. A collection without a stamp gets `embedder` ("stamped").
     """
     results: dict[str, EnsureResult] = {}
     for name in COLLECTION_NAMES:
-        results[name] = await store.ensure_collection(CollectionSpec(name=name, size=size))
+        results[name] = await store.ensure_collection(CollectionSpec(name=name, size=size, embedder=embedder))
     return results

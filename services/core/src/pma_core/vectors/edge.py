@@ -1,7 +1,8 @@
 """The embedded vector store: Qdrant's own engine in-process (`qdrant_edge`), one shard per collection.
 
-Layout: `<path>/<collection>/` holds the shard and our `collection.json` (size, distance), so the size
-is known without loading the shard. Only the memory-gateway process opens these files (the engine
+Layout: `<path>/<collection>/` holds the shard and our `collection.json` (size, distance, and the
+identity of the embedder whose vectors it holds: the engine keeps no collection metadata), so these are
+known without loading the shard. Only the memory-gateway process opens these files (the engine
 locks each shard's write-ahead log; a second opener fails).
 
 Threading, measured on qdrant-edge 0.9.0: every engine call holds the GIL (another Python thread got no
@@ -20,7 +21,7 @@ import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, cast
 
@@ -36,6 +37,7 @@ from pma_core.vectors.port import (
     CollectionNotFoundError,
     CollectionSpec,
     Distance,
+    EmbedderMismatchError,
     EnsureResult,
     VectorFilter,
     VectorHit,
@@ -100,7 +102,7 @@ class EdgeVectorStore:
             raise VectorStoreError(f"vector store directory {self._path} is missing or not writable")
 
     async def ensure_collection(self, spec: CollectionSpec) -> EnsureResult:
-        """Create the shard and its payload indexes, or check the existing one's vector size."""
+        """Create the shard and its payload indexes, or check the existing one's size and embedder."""
         self._check_usable()
         async with self._lock:
             col = self._collections.get(spec.name)
@@ -108,15 +110,22 @@ class EdgeVectorStore:
             if col is None:
                 col, result = self._open_or_create(spec)
                 self._collections[spec.name] = col
-        if col.spec.size != spec.size:
-            raise VectorSizeMismatchError(spec.name, existing=col.spec.size, requested=spec.size)
+            if col.spec.size != spec.size:
+                raise VectorSizeMismatchError(spec.name, existing=col.spec.size, requested=spec.size)
+            if spec.embedder is not None and col.spec.embedder != spec.embedder:
+                if col.spec.embedder is not None:
+                    raise EmbedderMismatchError(spec.name, existing=col.spec.embedder, requested=spec.embedder)
+                # Made before embedder identities were kept: its vectors are taken to be this embedder's.
+                col.spec = replace(col.spec, embedder=spec.embedder)
+                _write_spec(col.directory, col.spec)
+                result = "stamped"
         shard = await col.open_shard()
         with _engine(spec.name):
             _create_missing_indexes(shard)
         return result
 
     async def collection_info(self, name: str) -> CollectionInfo | None:
-        """Size and distance from `collection.json`; the point count from the shard."""
+        """Size, distance and embedder stamp from `collection.json`; the point count from the shard."""
         try:
             col = await self._collection(name)
             shard = await col.open_shard()
@@ -124,7 +133,10 @@ class EdgeVectorStore:
             return None
         with _engine(name):
             points = shard.info().points_count
-        return CollectionInfo(name=name, size=col.spec.size, distance=col.spec.distance, points_count=points)
+        spec = col.spec
+        return CollectionInfo(
+            name=name, size=spec.size, distance=spec.distance, points_count=points, embedder=spec.embedder
+        )
 
     async def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
         """Write in chunks, yielding to the loop between them: the engine holds the GIL while it works."""
@@ -261,6 +273,9 @@ class EdgeVectorStore:
         if stored is not None:
             if stored.size != spec.size:
                 raise VectorSizeMismatchError(spec.name, existing=stored.size, requested=spec.size)
+            if spec.embedder is not None and stored.embedder not in (None, spec.embedder):
+                # Refused before the shard is loaded, as a size mismatch is.
+                raise EmbedderMismatchError(spec.name, existing=str(stored.embedder), requested=spec.embedder)
             return _Collection(stored, directory, _load(directory)), "exists"
         if (directory / _ENGINE_CONFIG_FILE).exists():
             # A shard without our file: its creation was cut short. Loading with the wanted config
@@ -343,7 +358,13 @@ def _read_spec(directory: Path) -> CollectionSpec | None:
     """What `collection.json` says; None when the collection was never (completely) created."""
     try:
         meta = json.loads((directory / _META_FILE).read_text(encoding="utf-8"))
-        return CollectionSpec(directory.name, int(meta["size"]), cast(Distance, meta["distance"]))
+        embedder = meta.get("embedder")  # absent in files written before identities were kept
+        return CollectionSpec(
+            directory.name,
+            int(meta["size"]),
+            cast(Distance, meta["distance"]),
+            embedder=str(embedder) if embedder is not None else None,
+        )
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -353,7 +374,10 @@ def _read_spec(directory: Path) -> CollectionSpec | None:
 def _write_spec(directory: Path, spec: CollectionSpec) -> None:
     # Write then rename, so a crash never leaves a half-written file that reads as a collection.
     temporary = directory / f"{_META_FILE}.tmp"
-    temporary.write_text(json.dumps({"size": spec.size, "distance": spec.distance}), encoding="utf-8")
+    meta: dict[str, object] = {"size": spec.size, "distance": spec.distance}
+    if spec.embedder is not None:
+        meta["embedder"] = spec.embedder
+    temporary.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(temporary, directory / _META_FILE)
 
 

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 Distance = Literal["cosine", "dot", "euclid"]
-EnsureResult = Literal["created", "exists"]
+# "stamped": the collection existed without an embedder identity (made before identities were kept) and
+# now carries the one asked for.
+EnsureResult = Literal["created", "exists", "stamped"]
 
 # The payload fields the port indexes and filters on.
 USER_ID = "user_id"
@@ -40,6 +42,23 @@ class VectorSizeMismatchError(VectorStoreError):
         super().__init__(
             f"Collection {collection!r} holds vectors of size {existing}, but the embedder produces "
             f"size {requested}: run `pma reindex` to rebuild it from Postgres."
+        )
+        self.collection = collection
+        self.existing = existing
+        self.requested = requested
+
+
+class EmbedderMismatchError(VectorStoreError):
+    """A collection holds vectors of another embedder (model, algorithm version) than the configured one.
+
+    Same size or not, such vectors are not comparable with the new ones: never fixed silently.
+    """
+
+    def __init__(self, collection: str, *, existing: str, requested: str) -> None:
+        super().__init__(
+            f"Collection {collection!r} holds vectors of the embedder {existing!r}, but the configured "
+            f"embedder is {requested!r}: stop the memory-gateway and run `pma reindex --recreate` to "
+            "rebuild every collection from Postgres."
         )
         self.collection = collection
         self.existing = existing
@@ -74,22 +93,31 @@ class VectorHit:
 
 @dataclass(frozen=True, slots=True)
 class CollectionSpec:
+    """A collection as asked for; `embedder` is the identity of the embedder whose vectors it holds
+    (`Embedder.identity`), or None to neither stamp nor check one."""
+
     name: str
     size: int
     distance: Distance = "cosine"
+    embedder: str | None = None
 
     def __post_init__(self) -> None:
         check_collection_name(self.name)
         if self.size < 1:
             raise ValueError(f"vector size must be positive, got {self.size}")
+        if self.embedder is not None and not self.embedder:
+            raise ValueError("embedder identity must be a non-empty string or None")
 
 
 @dataclass(frozen=True, slots=True)
 class CollectionInfo:
+    """`embedder` is the identity stamped on the collection; None for one made without it."""
+
     name: str
     size: int
     distance: str
     points_count: int
+    embedder: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +161,14 @@ class VectorStore(Protocol):
     async def ensure_collection(self, spec: CollectionSpec) -> EnsureResult:
         """Create the collection and its payload indexes (idempotent).
 
-        Raises `VectorSizeMismatchError` when it exists with another vector size.
+        Raises `VectorSizeMismatchError` when it exists with another vector size. With `spec.embedder`
+        set, a new collection is stamped with it, an existing one without a stamp is stamped now
+        ("stamped"), and one stamped with another identity raises `EmbedderMismatchError`.
         """
         ...
 
     async def collection_info(self, name: str) -> CollectionInfo | None:
-        """Size, distance and point count; None when the collection does not exist."""
+        """Size, distance, point count and embedder stamp; None when the collection does not exist."""
         ...
 
     async def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:

@@ -3,11 +3,16 @@
 Local mode (`path=`) runs the very client code the server path uses, against the client's pure-Python
 engine: it is for tests and small setups (it scans: ~90 ms per filtered query at 10k points; and it keeps
 no payload indexes).
+
+The identity of the embedder whose vectors a collection holds is stamped in the collection's own
+metadata (`config.metadata["pma_embedder"]`), which the server and local mode both keep; a server too
+old to keep collection metadata gets a warning and no check.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,6 +32,7 @@ from pma_core.vectors.port import (
     CollectionNotFoundError,
     CollectionSpec,
     Distance,
+    EmbedderMismatchError,
     EnsureResult,
     VectorFilter,
     VectorHit,
@@ -57,6 +63,10 @@ _INDEXES: Final[dict[str, models.PayloadSchemaType | models.PayloadSchemaParams]
     CREATED_AT: models.DatetimeIndexParams(type=models.DatetimeIndexType.DATETIME),
 }
 _LOCAL_INDEX_WARNING: Final = "Payload indexes have no effect in the local Qdrant"
+# The collection-metadata key of the embedder stamp (see `CollectionSpec.embedder`).
+EMBEDDER_METADATA_KEY: Final = "pma_embedder"
+
+_log = logging.getLogger(__name__)
 
 
 class QdrantClientVectorStore:
@@ -89,7 +99,7 @@ class QdrantClientVectorStore:
             await self._client.get_collections()
 
     async def ensure_collection(self, spec: CollectionSpec) -> EnsureResult:
-        """Create the collection with its payload indexes, or check the existing one's vector size."""
+        """Create the collection with its payload indexes, or check the existing one's size and embedder."""
         with _translate(spec.name):
             result: EnsureResult = "exists"
             if not await self._client.collection_exists(spec.name):
@@ -98,18 +108,26 @@ class QdrantClientVectorStore:
             existing = _vector_params(spec.name, info).size
             if existing != spec.size:
                 raise VectorSizeMismatchError(spec.name, existing=existing, requested=spec.size)
+            stamp = _embedder_stamp(info)
+            if spec.embedder is not None and stamp != spec.embedder:
+                if stamp is not None:
+                    raise EmbedderMismatchError(spec.name, existing=stamp, requested=spec.embedder)
+                # Made before embedder identities were kept (or just now): its vectors are this embedder's.
+                if await self._stamp(spec.name, spec.embedder) and result == "exists":
+                    result = "stamped"
             await self._create_missing_indexes(spec.name, info.payload_schema)
         return result
 
     async def collection_info(self, name: str) -> CollectionInfo | None:
-        """Size and distance from the collection's config; an exact point count."""
+        """Size, distance and embedder stamp from the collection's config; an exact point count."""
         with _translate(name):
             if not await self._client.collection_exists(check_collection_name(name)):
                 return None
-            params = _vector_params(name, await self._client.get_collection(name))
+            info = await self._client.get_collection(name)
+            params, stamp = _vector_params(name, info), _embedder_stamp(info)
             points = (await self._client.count(name, exact=True)).count
         distance = _DISTANCE_NAMES.get(params.distance, str(params.distance.value).lower())
-        return CollectionInfo(name=name, size=params.size, distance=distance, points_count=points)
+        return CollectionInfo(name=name, size=params.size, distance=distance, points_count=points, embedder=stamp)
 
     async def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
         """Write in chunks and wait for each, so a following search sees the points."""
@@ -211,6 +229,26 @@ class QdrantClientVectorStore:
             raise
         return "created"
 
+    async def _stamp(self, collection: str, embedder: str) -> bool:
+        """Write the embedder stamp into the collection's metadata; False if the server does not keep it.
+
+        Written after creation, not with it, so that a server that refuses or drops unknown fields
+        still gets its collection, only unstamped (and a warning).
+        """
+        try:
+            await self._client.update_collection(collection, metadata={EMBEDDER_METADATA_KEY: embedder})
+            kept = _embedder_stamp(await self._client.get_collection(collection)) == embedder
+        except UnexpectedResponse as exc:
+            if exc.status_code not in (400, 422):
+                raise
+            kept = False
+        if not kept:
+            _log.warning(
+                "this Qdrant server keeps no collection metadata: the embedder of the vectors is not checked",
+                extra={"collection": collection, "embedder": embedder},
+            )
+        return kept
+
     async def _create_missing_indexes(self, collection: str, existing: Mapping[str, Any]) -> None:
         for field_name, schema in _INDEXES.items():
             if field_name in existing:
@@ -247,6 +285,11 @@ def _client_filter(flt: VectorFilter) -> models.Filter:
     for key, value in (flt.match or {}).items():
         must.append(models.FieldCondition(key=key, match=models.MatchValue(value=value)))
     return models.Filter(must=must)
+
+
+def _embedder_stamp(info: models.CollectionInfo) -> str | None:
+    stamp = (info.config.metadata or {}).get(EMBEDDER_METADATA_KEY)
+    return stamp if isinstance(stamp, str) else None
 
 
 def _vector_params(collection: str, info: models.CollectionInfo) -> models.VectorParams:

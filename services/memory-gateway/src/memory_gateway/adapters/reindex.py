@@ -1,8 +1,9 @@
 """Rebuild Qdrant collections from Postgres: mark rows pending, then index them in batches.
 
 The service keeps answering meanwhile: points are overwritten in place (ids are row ids), and recall
-re-reads every hit from Postgres. After a change of embedder size the collection must be recreated
-first (`recreate=True`), which only `pma reindex --recreate` does, with the gateway stopped.
+re-reads every hit from Postgres. After a change of embedder (size, model or hashing version) the
+collections must be recreated first (`recreate=True`, stamped with the new embedder's identity), which
+only `pma reindex --recreate` does, with the gateway stopped.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ class Reindexer:
         written = 0
         if recreate:
             # Every collection the system uses, mirrored by a table yet or not: a gateway refuses to start
-            # while any of them has the old size.
+            # while any of them has the old size or embedder.
             for collection in COLLECTION_NAMES:
                 await self._recreate(collection)
         for table in tables:
+            # Never new vectors into a collection of another size or embedder (raises, naming --recreate).
+            await self._ensure(table.collection)
             total = await self.pool.fetchval(f"SELECT count(*) FROM {table.table}")
             await self.pool.execute(f"UPDATE {table.table} SET indexed_at = NULL")
             written += await self._drain(table, total=int(total), on_progress=on_progress)
@@ -54,7 +57,13 @@ class Reindexer:
 
     async def _recreate(self, collection: str) -> None:
         await self.indexer.vectors.drop_collection(collection)
-        await self.indexer.vectors.ensure_collection(CollectionSpec(collection, self.indexer.embedder.dimension))
+        await self._ensure(collection)
+
+    async def _ensure(self, collection: str) -> None:
+        embedder = self.indexer.embedder
+        await self.indexer.vectors.ensure_collection(
+            CollectionSpec(collection, embedder.dimension, embedder=embedder.identity)
+        )
 
     async def _drain(self, table: IndexedTable, *, total: int, on_progress: Progress) -> int:
         done = 0
