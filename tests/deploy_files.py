@@ -103,6 +103,24 @@ def documented_names() -> set[str]:
     return {entry.name for entry in env_example_entries()}
 
 
+_RULE = re.compile(r"^# -{20,}$")
+
+
+def env_example_sections() -> dict[str, set[str]]:
+    """.env.example's sections (the title between two `# ----` rules) and the names documented in each."""
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    titles = {  # 1-based line of the title -> the title
+        index + 2: lines[index + 1].removeprefix("# ").strip()
+        for index in range(len(lines) - 2)
+        if _RULE.match(lines[index]) and _RULE.match(lines[index + 2])
+    }
+    sections: dict[str, set[str]] = {}
+    for entry in env_example_entries():
+        above = [line for line in titles if line < entry.line_no]
+        sections.setdefault(titles[max(above)] if above else "", set()).add(entry.name)
+    return sections
+
+
 def active_env() -> dict[str, str]:
     return {entry.name: entry.value for entry in env_example_entries() if entry.active}
 
@@ -383,10 +401,35 @@ def env_names_of(cls: type[BaseSettings]) -> set[str]:
 
 
 def settings_env_names() -> set[str]:
+    """What the settings classes of `pma_core.settings` and of the services' settings modules read."""
     names: set[str] = set()
     for cls in settings_classes():
         names |= env_names_of(cls)
     return names
+
+
+def service_settings_class(service: Service) -> type[BaseSettings]:
+    """The service's root settings (`<module>.settings.Settings`); a service that cannot be imported fails."""
+    cls = importlib.import_module(f"{service.module}.settings").Settings
+    if not (isinstance(cls, type) and issubclass(cls, BaseSettings)):
+        raise TypeError(f"{service.module}.settings.Settings is not a pydantic-settings class")
+    return cls
+
+
+def env_names_read_by(cls: type[BaseSettings]) -> set[str]:
+    """Every variable `cls` reads, through its nested settings objects (each with its own prefix), whichever
+    module defines them (e.g. PostgresSettings and AccessSettings of pma_core.settings under CoreSettings)."""
+    names = env_names_of(cls)
+    for field in cls.model_fields.values():
+        for nested in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(nested, type) and issubclass(nested, BaseSettings):
+                names |= env_names_read_by(nested)
+    return names
+
+
+def service_env_names() -> dict[str, set[str]]:
+    """Per service (compose name), the variables its settings read."""
+    return {service.name: env_names_read_by(service_settings_class(service)) for service in SERVICES}
 
 
 def compose_variables() -> set[str]:

@@ -295,7 +295,11 @@ def compose_cli() -> tuple[str, ...] | None:
 def run_compose_config(project: Path, env_text: str) -> subprocess.CompletedProcess[str]:
     cli = compose_cli()
     if cli is None:
-        pytest.skip("the docker CLI with the compose plugin is not installed: `docker compose config` not run")
+        pytest.skip(
+            "`docker compose config` not run, so compose's own parsing of docker-compose.yml is unchecked: "
+            "no `docker` with the compose plugin on PATH (install docker-compose-plugin, or put a docker that has "
+            "it first on PATH)"
+        )
     shutil.copy(COMPOSE_FILE, project / "docker-compose.yml")
     (project / ".env").write_text(env_text)
     # Only the project's .env may feed the substitutions, not this shell's variables.

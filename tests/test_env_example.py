@@ -1,8 +1,10 @@
 """`.env.example` documents every variable the services and the compose file read, and nothing else.
 
-The variables the services read are derived from the pydantic-settings classes (those of
-`pma_core.settings` and of any `<service module>.settings`), so a new setting without a line in
-`.env.example` fails here. `.env.example` is read as if it were the deployment's `.env`.
+The variables a service reads are derived from its root settings class (`<service module>.settings.Settings`)
+and the settings objects nested in it, whichever module defines them (PostgresSettings, AccessSettings,
+CloudflareAccessSettings... of `pma_core.settings`), aliases included (OPENROUTER_API_KEY). So a new
+setting of any service without a line in `.env.example` fails here, and so does a line nothing reads.
+`.env.example` is read as if it were the deployment's `.env`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from deploy_files import (
     ENV_EXAMPLE,
     OTHER_DOCUMENTED_NAMES,
     SECRET_NAME,
+    SERVICE_NAMES,
     active_env,
     compose_variables,
     documented_names,
     env_example_entries,
+    env_example_sections,
     env_names_of,
+    service_env_names,
     settings_classes,
     settings_env_names,
 )
@@ -61,9 +66,27 @@ def test_settings_introspection_sees_the_known_variables() -> None:
     assert "LLM_API_KEY" in env_names_of(pma_core.settings.LLMSettings)
 
 
+def test_each_service_reads_its_own_and_the_shared_variables() -> None:
+    read = service_env_names()
+    assert sorted(read) == sorted(SERVICE_NAMES)
+    shared = {"POSTGRES_URL", "VALKEY_URL", "PMA_API_TOKEN", "CF_ACCESS_AUD", "LOG_LEVEL", "HTTP_MAX_BODY_BYTES"}
+    own = {
+        "memory-gateway": {"MEMORY_RRF_K", "MEM0_API_KEY", "QDRANT_URL", "EMBEDDING_PROVIDER", "OPENROUTER_API_KEY"},
+        "planner-engine": {"PLANNER_RECALL_LIMIT", "LLM_API_KEY", "LANGFUSE_SECRET_KEY", "EMBEDDING_MODEL"},
+        "scheduler-engine": {"SCHEDULER_NUM_WORKERS", "GOOGLE_CLIENT_ID", "GOOGLE_REFRESH_TOKEN"},
+        "observer-agent": {"OBSERVER_POLL_SECONDS", "CODA_API_TOKEN", "CODA_COLUMN_KEY", "LLM_MODEL"},
+    }
+    for service, names in own.items():
+        assert shared | names <= read[service], (service, sorted((shared | names) - read[service]))
+    assert "QDRANT_URL" not in read["planner-engine"]  # only the gateway opens Qdrant
+    # Everything the settings modules define is read by some service.
+    assert settings_env_names() == set().union(*read.values())
+
+
 def test_every_setting_is_documented_in_env_example() -> None:
-    missing = settings_env_names() - documented_names()
-    assert not missing, f"add these to .env.example, each with a one-line comment: {sorted(missing)}"
+    documented = documented_names()
+    missing = {service: sorted(names - documented) for service, names in service_env_names().items()}
+    assert not any(missing.values()), f"add these to .env.example, each with a one-line comment: {missing}"
 
 
 def test_every_compose_variable_is_documented_in_env_example() -> None:
@@ -74,9 +97,28 @@ def test_every_compose_variable_is_documented_in_env_example() -> None:
 
 
 def test_env_example_documents_nothing_unknown() -> None:
-    known = settings_env_names() | compose_variables() | OTHER_DOCUMENTED_NAMES
+    known = set().union(*service_env_names().values()) | compose_variables() | OTHER_DOCUMENTED_NAMES
     unknown = documented_names() - known
     assert not unknown, f"nothing reads these (stale or misspelt): {sorted(unknown)}"
+
+
+def test_the_deployment_section_holds_exactly_what_only_compose_reads() -> None:
+    read_by_services = set().union(*service_env_names().values())
+    compose_only = (documented_names() & compose_variables()) - read_by_services
+    assert {"PMA_DOMAIN", "TRAEFIK_CERT_RESOLVER", "VALKEY_MEM_LIMIT"} <= compose_only
+    assert env_example_sections()["Deployment (read by docker-compose.yml only)"] == compose_only
+
+
+def test_a_section_for_one_service_holds_only_what_that_service_reads() -> None:
+    read = service_env_names()
+    checked = 0
+    for title, names in env_example_sections().items():
+        for service in (s for s in SERVICE_NAMES if f"{s} only" in title):
+            checked += 1
+            assert names <= read[service], (title, sorted(names - read[service]))
+            others = {name for other in SERVICE_NAMES if other != service for name in names & read[other]}
+            assert not others, (title, f"also read by other services: {sorted(others)}")
+    assert checked >= 5  # Qdrant, memory tuning, mem0, planner, scheduler, observer
 
 
 def test_env_example_has_one_comment_per_variable_and_no_duplicates() -> None:

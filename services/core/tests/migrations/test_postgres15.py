@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +14,13 @@ from pma_core.embedded import EmbeddedPostgres
 from pma_core.embedded.process import free_port
 from pma_core.migrations import default_migrations_dir, migrate
 
-PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's postgresql-15 package puts it here; PMA_TEST_PG15_BIN points elsewhere (e.g. a Homebrew keg's bin).
+PG15_BIN = Path(os.environ.get("PMA_TEST_PG15_BIN") or "/usr/lib/postgresql/15/bin")
 
 pytestmark = pytest.mark.skipif(
     not (PG15_BIN / "postgres").exists(),
-    reason="no Postgres 15 at /usr/lib/postgresql/15/bin on this machine",
+    reason=f"the migrations on Postgres 15 not run: no postgres in {PG15_BIN}; install Postgres 15 there "
+    "(Debian: postgresql-15) or set PMA_TEST_PG15_BIN to the bin directory of one",
 )
 
 

@@ -94,15 +94,21 @@ async def test_optimize_builds_the_index_in_a_child_while_the_loop_keeps_serving
         waiting_search = asyncio.create_task(
             store.search("doc_chunks", points[5].vector, flt=VectorFilter(user_id="u2"), limit=1)
         )
+        searched_early = False
         while not optimizing.done():
             started = time.perf_counter()
             await asyncio.sleep(0.01)
             gaps.append(time.perf_counter() - started)
+            searched_early |= waiting_search.done() and not optimizing.done()
         await optimizing
         hits = await waiting_search  # it waited for the shard to come back, then answered
         assert [h.id for h in hits] == [points[5].id]
-        assert len(gaps) > 50, "optimize finished too fast to have built an index"
-        assert max(gaps) < 0.5, f"the event loop was blocked for {max(gaps):.2f}s"
+        assert not searched_early, "a search answered while the shard was closed for optimize"
+        # Order and proportions, not wall-clock bounds: the loop kept ticking while optimize ran, and no
+        # single stall took most of it (in-process, the build would be one tick that spans the whole run).
+        # Even the child's start (a Python interpreter loading qdrant-edge) is many 10 ms ticks.
+        assert len(gaps) >= 5, f"the loop ticked {len(gaps)} times while optimize ran"
+        assert max(gaps) < sum(gaps) / 2, f"the event loop was blocked for {max(gaps):.2f}s of {sum(gaps):.2f}s"
         assert await store.count("doc_chunks") == 7000
     finally:
         await store.close()

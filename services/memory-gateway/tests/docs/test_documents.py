@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from memory_gateway.settings import Settings
 from pma_core.clients import MemoryGatewayClient, RemoteServiceError
 from pma_core.contracts.documents import DocSearchRead, DocumentIngest
 
@@ -78,11 +79,31 @@ async def test_ingest_then_search_finds_the_chunk_with_its_heading_path(memory: 
     )
     assert top.parts.dense_rank is not None  # found by both retrievers
     assert top.parts.lexical_rank == 1
-    assert top.score == top.parts.final == pytest.approx(top.parts.relevance)
     assert found.took_ms > 0
 
     backups = (await memory.search_docs("alice", "backup snapshots", limit=1)).hits[0]
     assert backups.heading_path == ["Handbook", "Operations", "Backups"]
+
+
+async def test_the_score_is_reciprocal_rank_fusion(memory: MemoryGatewayClient, gateway_settings: Settings) -> None:
+    # Ranks the test knows: the query is the first chunk's own text, so that chunk is first in both
+    # retrievers; the second shares no word with it (no full-text match) and, of two, is second nearest.
+    k = gateway_settings.memory.rrf_k
+    text = "# Notes\n\n## Crossing\nZebra crossing near the school.\n\n## Shopping\nOat milk and bananas.\n"
+    ingested = await memory.ingest_document(handbook(text, doc_key="notes.md"))
+    assert ingested.chunks == 2
+
+    found = await memory.search_docs("alice", "Zebra crossing near the school.")
+
+    zebra, milk = found.hits
+    assert (zebra.text, milk.text) == ("Zebra crossing near the school.", "Oat milk and bananas.")
+    assert (zebra.parts.dense_rank, zebra.parts.lexical_rank) == (1, 1)
+    assert (milk.parts.dense_rank, milk.parts.lexical_rank) == (2, None)
+    # 1 / (k + rank) summed over the lists a chunk is in; without `recency` and importance that is the score.
+    for hit, expected in ((zebra, 1 / (k + 1) + 1 / (k + 1)), (milk, 1 / (k + 2))):
+        assert hit.score == pytest.approx(expected, rel=1e-9)
+        assert (hit.parts.recency, hit.parts.importance) == (1.0, 1.0)
+        assert hit.parts.final == hit.parts.relevance == hit.score
 
 
 async def test_list_and_get(memory: MemoryGatewayClient) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID
 import httpx
 import pytest
 
+from memory_gateway.settings import MemorySettings, Settings
 from pma_core.clients import MemoryGatewayClient, RemoteServiceError
 from pma_core.contracts.events import EventCreate, EventRead, SimilarEventsRequest
 
@@ -61,7 +62,42 @@ async def test_by_event_id_the_related_event_comes_first_and_the_source_is_left_
     top = found.hits[0].parts
     assert top.dense_rank is not None
     assert top.lexical_rank is not None  # found by both retrievers
-    assert found.hits[0].score == pytest.approx(top.rrf * top.recency)
+
+
+def _recency(occurred_at: datetime, now: datetime, tuning: MemorySettings) -> float:
+    """The documented weight: halves above the floor every half-life (MEMORY_RECENCY_HALF_LIFE_DAYS)."""
+    age_days = (now - occurred_at).total_seconds() / 86_400
+    floor = tuning.recency_floor
+    return float(floor + (1 - floor) * 0.5 ** (age_days / tuning.recency_half_life_days))
+
+
+async def test_the_score_is_reciprocal_rank_fusion_times_recency(
+    memory: MemoryGatewayClient, gateway_settings: Settings
+) -> None:
+    # Ranks the test knows: the query is the zebra event's own text, so it is first in both retrievers; the
+    # milk event shares no word with it (no full-text match) and, of two events, can only be second nearest.
+    tuning, k = gateway_settings.memory, gateway_settings.memory.rrf_k
+    zebra_at, milk_at = NOW - timedelta(hours=6), NOW - timedelta(days=10)
+    for summary, occurred_at in (("zebra crossing near the school", zebra_at), ("oat milk and bananas", milk_at)):
+        event = EventCreate(user_id="bob", event_type="note", summary=summary, occurred_at=occurred_at)
+        await memory.log_event(event)
+
+    before = datetime.now(UTC)
+    found = await memory.similar_events(SimilarEventsRequest(user_id="bob", text="zebra crossing near the school"))
+    after = datetime.now(UTC)
+
+    zebra, milk = found.hits
+    assert (zebra.event.summary, milk.event.summary) == ("zebra crossing near the school", "oat milk and bananas")
+    assert (zebra.parts.dense_rank, zebra.parts.lexical_rank) == (1, 1)
+    assert (milk.parts.dense_rank, milk.parts.lexical_rank) == (2, None)
+    # 1 / (k + rank) summed over the lists an event is in, times its recency at the moment of the request
+    # (somewhere between `before` and `after`: the weight only falls with time).
+    for hit, rrf, occurred_at in ((zebra, 1 / (k + 1) + 1 / (k + 1), zebra_at), (milk, 1 / (k + 2), milk_at)):
+        assert hit.parts.rrf == pytest.approx(rrf, rel=1e-9)
+        oldest, newest = _recency(occurred_at, after, tuning), _recency(occurred_at, before, tuning)
+        assert oldest - 1e-12 <= hit.parts.recency <= newest + 1e-12
+        assert rrf * oldest - 1e-12 <= hit.score <= rrf * newest + 1e-12
+        assert hit.parts.final == hit.score
 
 
 async def test_by_text_finds_the_related_events_first(

@@ -21,6 +21,18 @@ from pma_core.resources import Background
 _log = logging.getLogger(__name__)
 
 
+def _hits(payload: Any) -> list[ExternalHit]:
+    """The hits in mem0's search reply (a list of results, or {"results": [...]}); ValueError for any other shape."""
+    results = payload.get("results", []) if isinstance(payload, dict) else payload
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise ValueError(f"not a mem0 search reply: {str(payload)[:200]}")
+    # A result whose fields do not fit an ExternalHit raises pydantic's ValidationError, a ValueError too.
+    return [
+        ExternalHit(source="mem0", id=str(r.get("id")), text=str(r.get("memory", "")), score=r.get("score"))
+        for r in results
+    ]
+
+
 class Mem0Mirror:
     """The domain's `Mirror` port on mem0's platform API; its writes run as the lifespan's background work."""
 
@@ -51,21 +63,16 @@ class Mem0Mirror:
             _log.warning("mem0 mirror write failed", extra={"error": repr(exc)})
 
     async def search(self, user_id: str, query: str, *, limit: int) -> list[ExternalHit]:
-        """mem0's hits for the query, or [] when mem0 fails or is slower than the timeout."""
+        """mem0's hits for the query, or [] when mem0 fails, answers garbage or is slower than the timeout."""
         body = {"query": query, "filters": {"AND": [{"user_id": user_id}]}, "top_k": limit}
         try:
             response = await self._http.post("/v2/memories/search/", json=body)
             response.raise_for_status()
-            payload = response.json()
+            return _hits(response.json())
         except (httpx.HTTPError, ValueError) as exc:
             self.failures += 1
             _log.warning("mem0 search failed; recall goes on without it", extra={"error": repr(exc)})
             return []
-        results = payload.get("results", []) if isinstance(payload, dict) else payload
-        return [
-            ExternalHit(source="mem0", id=str(r.get("id")), text=str(r.get("memory", "")), score=r.get("score"))
-            for r in results
-        ]
 
     async def aclose(self) -> None:
         """Close the connection; the lifespan drains the background writes first (each bounded by the timeout)."""
