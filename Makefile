@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 PYTEST_ARGS ?=
 
-.PHONY: dev test install lint format typecheck check bench clean
+.PHONY: dev test install lint format typecheck check bench clean test-n8n
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -62,3 +62,9 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(TOOLS) .venv .venvs .mypy_cache .ruff_cache .pytest_cache
+
+# The five n8n workflows in a real n8n (n8n-workflows/README.md): npm installs n8n-workflows/runtime/package.json
+# into .tools/n8n once (needs Node.js 20.19+), then tests/n8n/run_n8n.py runs them against `pma up`, a fake
+# Coda and a fake Google Calendar. Not part of `make test` (about three minutes once n8n is installed).
+test-n8n: install
+	$(UV) run --frozen python tests/n8n/run_n8n.py

@@ -31,8 +31,9 @@ class CodaSettings(BaseSettings):
     column_suggestions: str | None = None
     column_chart: str | None = None
     column_updated: str | None = None
-    # Coda publishes 10 writes and 100 reads per 6 s per user; the client keeps under them itself.
-    write_limit: int = Field(default=10, ge=1)
+    # Coda publishes 10 writes and 100 reads per 6 s per user; the client keeps under them itself. Writes get
+    # half: the n8n sync workflows write up to 4.8 per 6 s with the same token (n8n-workflows/README.md).
+    write_limit: int = Field(default=5, ge=1)
     read_limit: int = Field(default=100, ge=1)
     limit_window_seconds: float = Field(default=6.0, gt=0)
     # The least wait after a 429 (Coda sends no Retry-After); it doubles per retry, up to 60 s.

@@ -9,6 +9,9 @@ Coda's `https://coda.io/apis/v1`). It speaks Coda's wire format (https://coda.io
   Coda documents). With keyColumns, EVERY row whose key cells all equal the edit's is updated (Coda updates
   all matches), else a row is inserted. Columns (cells and keyColumns) may be given by id or by name.
   Values are stored as sent (Coda would parse them unless `disableParsing=true`).
+- `PUT /docs/{docId}/tables/{tableIdOrName}/rows/{rowIdOrName}` `{"row": {"cells": [{"column", "value"}]}}`
+  (updateRow) -> 202 `{"requestId", "id"}`: the row's given cells change, the others stay; an unknown row ->
+  404 at once. Queued like every write (a "write" for `inject`); a row gone by the time it applies is skipped.
 - Writes are queued: the 202 comes at once, the change shows in reads (and `completed: true` in
   `GET /mutationStatus/{requestId}`) only `mutation_delay` seconds later; unknown or `expire_mutation`-ed
   ids -> 404 (Coda keeps statuses for about a day, and may 404 briefly right after a write).
@@ -139,8 +142,16 @@ class _Mutation:
     new_ids: list[str]  # allocated at once when there are no key columns (Coda's addedRowIds)
     visible_at: float
     applied: bool = False
+    row_id: str | None = None  # updateRow: the one row its edit changes
 
     def apply(self) -> None:
+        if self.row_id is not None:
+            for row in self.table.rows:
+                if row.id == self.row_id:
+                    row.cells.update(self.edits[0])
+                    row.updated_at = datetime.now(UTC)
+            self.applied = True
+            return
         for position, cells in enumerate(self.edits):
             matches = [r for r in self.table.rows if self.key_ids and _matches(r, cells, self.key_ids)]
             for row in matches:
@@ -319,7 +330,7 @@ class FakeCoda(LoopbackFake):
             return list(self._recorded)
 
     def requests(self, kind: Kind) -> list[RecordedRequest]:
-        """The recorded requests of one kind: "write" (upserts), "read" (row lists), "status"."""
+        """The recorded requests of one kind: "write" (upserts, row updates), "read" (row lists), "status"."""
         return [request for request in self.recorded if request.kind == kind]
 
     # the store (callers hold the lock)
@@ -370,6 +381,27 @@ class FakeCoda(LoopbackFake):
         self._mutations[request_id] = _Mutation(request_id, table, edits, key_ids, new_ids, visible_at)
         self._settle()  # a zero delay makes the write visible to the very next read
         return {"requestId": request_id} | ({} if key_ids else {"addedRowIds": new_ids})
+
+    def _update_row(self, doc_id: str, table_id: str, row_ref: str, raw: bytes) -> Json:
+        if len(raw) > MAX_REQUEST_BYTES:
+            raise CodaApiError(400, "request entity too large")
+        table = self._table(doc_id, table_id)
+        row = next((r for r in table.rows if r.id == row_ref), None)
+        display = next(iter(table.columns), None)
+        if row is None and display is not None:  # a row is also found by its display value (its name)
+            row = next((r for r in table.rows if str(r.cells.get(display, "")) == row_ref), None)
+        if row is None:
+            raise CodaApiError(404, f"Row {row_ref!r} not found.")
+        body = _parse_json(raw)
+        edit = body.get("row") if isinstance(body, dict) else None
+        if not isinstance(edit, dict):
+            raise CodaApiError(400, "The request body must have a `row` object.")
+        cells = _row_edit(table, edit, ())
+        request_id = f"mutate:{secrets.token_hex(8)}"
+        visible_at = time.monotonic() + self.mutation_delay
+        self._mutations[request_id] = _Mutation(request_id, table, [cells], (), [], visible_at, row_id=row.id)
+        self._settle()
+        return {"requestId": request_id, "id": row.id}
 
     def _list_rows(self, doc_id: str, table_id: str, request: Request) -> Json:
         version = request.headers.get("x-coda-doc-version")
@@ -469,6 +501,8 @@ class FakeCoda(LoopbackFake):
         params = request.path_params
         with self._lock:
             self._settle()
+            if kind == "write" and "row_id" in params:
+                return 202, self._update_row(params["doc_id"], params["table_id"], params["row_id"], raw)
             if kind == "write":
                 return 202, self._upsert(params["doc_id"], params["table_id"], raw)
             if kind == "read":
@@ -535,6 +569,7 @@ def _build_app(fake: FakeCoda) -> Starlette:
     return Starlette(
         routes=[
             Route("/apis/v1/docs/{doc_id}/tables/{table_id}/rows", rows, methods=methods),
+            Route("/apis/v1/docs/{doc_id}/tables/{table_id}/rows/{row_id}", route({"PUT": "write"}), methods=methods),
             Route("/apis/v1/mutationStatus/{request_id}", route({"GET": "status"}), methods=methods),
             Route("/{path:path}", route({}), methods=methods),  # anything else: Coda's JSON 404
         ]
