@@ -27,8 +27,18 @@ class PostgresSettings(BaseSettings):
     url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54320/pma")
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
-    command_timeout_seconds: float = Field(default=10.0, gt=0)
-    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Bounds on each wait, so a hung server (a stalled disk, a network partition) or a stopped one answers a 503
+    # `unavailable` naming Postgres within about 3 s instead of hanging (docs/api.md, "When Postgres hangs").
+    # A statement running longer is cancelled (asyncpg's client-side statement timeout). Every request's
+    # queries take milliseconds; the reindex sets a longer one of its own, the migrations do not use the pool.
+    command_timeout_seconds: float = Field(default=2.5, gt=0)
+    # Opening a new connection (TCP, start-up, authentication).
+    connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Getting a connection from the pool: a free one, or a new one being opened.
+    acquire_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Handing a connection back (the cancel of a timed-out statement acknowledged, the session reset); one
+    # not back within this is closed instead of pooled, so a hung connection never serves another request.
+    release_timeout_seconds: float = Field(default=0.5, gt=0)
     # Each service applies pending migrations at start-up, under an advisory lock.
     auto_migrate: bool = True
     # Where the `NNN_name.sql` files live; None finds the repository's `migrations/`.

@@ -1,10 +1,13 @@
 """Every error leaves as `{"error": {"code", "message", "details"}}` with the right status.
 
-Unexpected exceptions are answered by the edge middleware, which knows the request id.
+Unexpected exceptions are answered by the edge middleware, which knows the request id. Postgres hung, down or
+unreachable is not unexpected: asyncpg's own errors for it (a timeout, a refused or lost connection) are a 503
+`unavailable` naming Postgres, so a caller knows to retry later.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +16,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pma_core.errors import AppError, error_body
+from pma_core.postgres import POSSIBLY_UNAVAILABLE, postgres_unavailable
+
+_log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -60,7 +66,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+async def _postgres_error(request: Request, exc: Exception) -> JSONResponse:
+    unavailable = postgres_unavailable(exc)
+    if unavailable is None:
+        raise exc  # not Postgres's (an OSError of another dependency, a bug): the edge answers 500 and logs it
+    _log.warning(unavailable.message, extra={"path": request.url.path, "error": repr(exc)})
+    body = error_body(unavailable.code, unavailable.message, unavailable.details)
+    return JSONResponse(body, status_code=unavailable.status_code)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    for error_type in POSSIBLY_UNAVAILABLE:
+        app.add_exception_handler(error_type, _postgres_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

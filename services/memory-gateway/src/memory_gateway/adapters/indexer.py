@@ -119,7 +119,7 @@ class Indexer:
             await asyncio.sleep(interval_seconds)
             try:
                 repaired = await self.repair(tables)
-            except (asyncpg.PostgresError, OSError) as exc:
+            except Exception as exc:  # a loop that dies stops repairing until a restart: log and go on
                 _log.warning("index repair pass failed", extra={"error": repr(exc)})
                 continue
             if repaired:

@@ -18,6 +18,9 @@ from memory_gateway.adapters.indexer import IndexedTable, Indexer
 from pma_core.vectors import COLLECTION_NAMES, CollectionSpec, VectorStoreError
 
 Progress = Callable[[str, int, int], None]
+# The two statements over a whole table (count, mark every row pending) may take far longer than a request's
+# statement timeout (POSTGRES_COMMAND_TIMEOUT_SECONDS, seconds) on a big table: they get their own.
+WHOLE_TABLE_TIMEOUT_SECONDS = 600.0
 
 
 @dataclass
@@ -50,8 +53,8 @@ class Reindexer:
         for table in tables:
             # Never new vectors into a collection of another size or embedder (raises, naming --recreate).
             await self._ensure(table.collection)
-            total = await self.pool.fetchval(f"SELECT count(*) FROM {table.table}")
-            await self.pool.execute(f"UPDATE {table.table} SET indexed_at = NULL")
+            total = await self.pool.fetchval(f"SELECT count(*) FROM {table.table}", timeout=WHOLE_TABLE_TIMEOUT_SECONDS)
+            await self.pool.execute(f"UPDATE {table.table} SET indexed_at = NULL", timeout=WHOLE_TABLE_TIMEOUT_SECONDS)
             written += await self._drain(table, total=int(total), on_progress=on_progress)
         return written
 
