@@ -203,4 +203,6 @@ async def test_an_unknown_event_is_404(memory: MemoryGatewayClient, http: httpx.
     response = await http.get("/v1/events/00000000-0000-4000-8000-000000000000", params={"user_id": "alice"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-    assert (await http.get("/v1/events/not-a-uuid", params={"user_id": "alice"})).status_code == 422
+    assert (await http.get("/v1/events/not-a-uuid", params={"user_id": "alice"})).status_code == 404  # no route
+    batch = await http.get("/v1/events/batch", params={"user_id": "alice"})
+    assert (batch.status_code, batch.headers["allow"]) == (405, "OPTIONS, POST")

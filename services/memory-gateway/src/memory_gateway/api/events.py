@@ -56,7 +56,8 @@ async def list_events(query: Annotated[EventListQuery, Query()], events: EventsD
     return EventListRead(events=await events.list_events(query))
 
 
-@router.get("/events/{event_id}", response_model=EventRead, summary="get one event")
+# `:uuid`: only an id is an event, so GET /v1/events/batch is the 405 it is (batch takes POST), not a 422.
+@router.get("/events/{event_id:uuid}", response_model=EventRead, summary="get one event")
 async def get_event(event_id: UUID, user_id: UserQuery, events: EventsDep) -> EventRead:
     event = await events.get(user_id, event_id)
     if event is None:

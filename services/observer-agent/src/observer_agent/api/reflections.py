@@ -67,7 +67,8 @@ async def list_reflections(
     return ReflectionListRead(reflections=found)
 
 
-@router.get("/{reflection_id}", response_model=ReflectionRead, summary="one reflection")
+# `:uuid`: GET /v1/reflections/daily is a 405 (the triggers take POST), not a 422 on a malformed id.
+@router.get("/{reflection_id:uuid}", response_model=ReflectionRead, summary="one reflection")
 async def get_reflection(reflection_id: UUID, user_id: UserQuery, reflections: ReflectionsDep) -> ReflectionRead:
     """404 for an unknown id and for another user's reflection alike."""
     return await reflections.get(user_id, reflection_id)

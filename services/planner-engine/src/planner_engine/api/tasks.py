@@ -72,7 +72,8 @@ async def list_tasks(
     return TaskListRead(tasks=await tasks.list_tasks(user_id, filters, limit=limit))
 
 
-@router.get("/tasks/{task_id}", response_model=TaskRead, summary="one task")
+# `:uuid`: GET /v1/tasks/import is a 405 (import takes PUT), not a 422 on a malformed id.
+@router.get("/tasks/{task_id:uuid}", response_model=TaskRead, summary="one task")
 async def get_task(task_id: UUID, user_id: UserQuery, tasks: TasksDep) -> TaskRead:
     return await tasks.get(user_id, task_id)
 
