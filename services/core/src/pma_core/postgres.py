@@ -122,7 +122,11 @@ def postgres_unavailable(exc: BaseException) -> UnavailableError | None:
         # A connection asyncpg closed (after a timeout) used again, e.g. by a transaction's rollback.
         message = f"postgres is unavailable: {text}"
     elif isinstance(exc, TimeoutError) and _raised_in_asyncpg(exc.__traceback__):
-        message = "postgres did not answer in time (connect, pool or statement timeout)"
+        first: BaseException = exc
+        while isinstance(first.__context__, TimeoutError):
+            first = first.__context__  # a statement's timeout, then the release after it timing out too
+        wait = _timed_out_wait(first.__traceback__)
+        message = f"postgres did not answer in time ({wait} timeout, {_TIMEOUT_SETTINGS[wait]})"
     elif isinstance(exc, OSError) and _raised_in_asyncpg(exc.__traceback__):
         message = f"postgres is unreachable: {text}"
     else:
@@ -132,6 +136,28 @@ def postgres_unavailable(exc: BaseException) -> UnavailableError | None:
 
 def _details(exc: BaseException) -> dict[str, str]:
     return {"dependency": "postgres", "error": type(exc).__name__}
+
+
+_TIMEOUT_SETTINGS = {
+    "connect": "POSTGRES_CONNECT_TIMEOUT_SECONDS",
+    "pool": "POSTGRES_ACQUIRE_TIMEOUT_SECONDS",
+    "statement": "POSTGRES_COMMAND_TIMEOUT_SECONDS",
+}
+
+
+def _timed_out_wait(tb: TracebackType | None) -> str:
+    """Which wait ran out, from where in asyncpg the timeout came up: an operator tells a hung server (every
+    wait) from a pool too small (pool) or one slow statement (statement)."""
+    frames: list[tuple[str, str]] = []
+    while tb is not None:
+        frames.append((str(tb.tb_frame.f_globals.get("__name__", "")), tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    modules = {module for module, _ in frames}
+    if "asyncpg.connect_utils" in modules:
+        return "connect"
+    if "asyncpg.pool" in modules and not any(m.startswith("asyncpg.connection") for m in modules):
+        return "pool"
+    return "statement"
 
 
 def _raised_in_asyncpg(tb: TracebackType | None) -> bool:
