@@ -49,8 +49,9 @@ def gateway_settings(postgres_settings: PostgresSettings, valkey_settings: Valke
         valkey=valkey_settings,
         qdrant=QdrantSettings(path=tmp_path / "qdrant"),
         embedding=EmbeddingSettings(provider="hashing"),
-        # The repair loop runs often in tests so that a repaired index can be observed quickly.
-        memory=MemorySettings(index_repair_interval_seconds=0.2),
+        # The repair loop runs often in tests so that a repaired index can be observed quickly; reindexes may
+        # follow each other (tests/reindex checks the cool-down with its own setting).
+        memory=MemorySettings(index_repair_interval_seconds=0.2, reindex_cooldown_seconds=0.0),
     )
 
 

@@ -42,6 +42,17 @@ class PayloadTooLargeError(AppError):
     code = "payload_too_large"
 
 
+class TooSoonError(AppError):
+    """The same operation ran too recently; `Retry-After` says when it may run again."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_seconds: float, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.headers = {"Retry-After": str(max(1, round(retry_after_seconds)))}
+
+
 class UpstreamError(AppError):
     """A dependency (database, another service, a third-party API) failed or answered badly."""
 

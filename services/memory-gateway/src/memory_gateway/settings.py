@@ -25,6 +25,9 @@ class MemorySettings(BaseSettings):
     recall_cache_ttl_seconds: int = Field(default=300, ge=1)
     # Rows whose Qdrant write failed are retried this often (seconds).
     index_repair_interval_seconds: float = Field(default=30.0, gt=0)
+    # A reindex cannot start again this soon after the last one finished (seconds; 0: no pause). Each one
+    # rewrites every vector, which the embedded engine's write-ahead log keeps until it compacts.
+    reindex_cooldown_seconds: float = Field(default=300.0, ge=0)
     # Short-term memory: turns kept per session, and how long an idle session lives (seconds).
     session_max_turns: int = Field(default=50, ge=2, le=1000)
     session_ttl_seconds: int = Field(default=86_400, ge=60)

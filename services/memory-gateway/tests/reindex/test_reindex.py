@@ -46,6 +46,34 @@ async def test_the_running_service_rebuilds_its_index(memory: MemoryGatewayClien
     assert after.hits[0].parts.dense_rank == 1
 
 
+def _with_cooldown(settings: Settings, seconds: float) -> Settings:
+    return settings.model_copy(
+        update={"memory": settings.memory.model_copy(update={"reindex_cooldown_seconds": seconds})}
+    )
+
+
+async def test_a_reindex_cannot_start_again_within_its_cool_down(gateway_settings: Settings) -> None:
+    assert Settings().memory.reindex_cooldown_seconds == 300  # the default
+    async with serve(create_app(_with_cooldown(gateway_settings, 300))) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.post("/v1/admin/reindex", json={})).status_code == 202
+        assert (await _wait_done(http))["state"] == "done"
+        again = await http.post("/v1/admin/reindex", json={})
+        status = (await http.get("/v1/admin/reindex")).json()
+    assert again.status_code == 429
+    error = again.json()["error"]
+    assert (error["code"], error["details"]["retry_after_seconds"]) == ("rate_limited", 300)
+    assert again.headers["retry-after"] == "300"
+    assert "MEMORY_REINDEX_COOLDOWN_SECONDS" in error["message"]
+    assert status["state"] == "done"  # the refused call started nothing
+
+
+async def test_without_a_cool_down_reindexes_may_follow_each_other(gateway_settings: Settings) -> None:
+    async with serve(create_app(_with_cooldown(gateway_settings, 0))) as url, httpx.AsyncClient(base_url=url) as http:
+        for _ in range(2):
+            assert (await http.post("/v1/admin/reindex", json={})).status_code == 202
+            assert (await _wait_done(http))["state"] == "done"
+
+
 async def test_an_unknown_collection_is_422(gateway_url: str) -> None:
     # Every collection the system keeps is mirrored from a table of the gateway since daily_threads got
     # its table (006): only a name that is no collection is refused now (tests/threads rebuilds daily_threads).

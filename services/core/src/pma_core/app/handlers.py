@@ -48,7 +48,8 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+    headers: dict[str, str] | None = getattr(exc, "headers", None)  # e.g. a 429's Retry-After
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
