@@ -349,7 +349,7 @@ def test_the_structure_check_reports_an_http_call_before_config() -> None:
             {"url": "={{ $('Config').first().json.planner_url }}/v1/task/import"},
             "has no route PUT /v1/task/import",
         ),
-        ("coda-to-calendar", "Import tasks", {"method": "POST"}, "/v1/tasks/import only for GET, PUT, not POST"),
+        ("coda-to-calendar", "Import tasks", {"method": "POST"}, "/v1/tasks/import only for PUT, not POST"),
         (
             "coda-to-calendar",
             "Read run",
