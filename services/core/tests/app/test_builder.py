@@ -165,6 +165,10 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     assert spec["info"] == {"title": "test-service", "description": "d", "version": "9.9.9"}
     assert {"/healthz", "/readyz", "/metrics", "/v1/echo"} <= set(spec["paths"])
     assert (await client.get("/docs")).status_code == 200
+    # What any operation may answer is declared on every one, in the error shape.
+    responses = spec["paths"]["/v1/echo"]["post"]["responses"]
+    for status in ("401", "403", "405", "413", "422", "500", "503"):
+        assert responses[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorRead"}
 
 
 @pytest.mark.parametrize(

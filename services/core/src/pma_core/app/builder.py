@@ -37,10 +37,16 @@ class LifespanState(TypedDict, Generic[R]):
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[LifespanState[Any]]]
 
+# What any operation may answer, whatever its route: declared once so a client generated from the OpenAPI
+# expects them (a route adds its own 404, 409...).
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorRead, "description": "No bearer token, or not one of PMA_API_TOKEN (when it is set)"},
+    403: {"model": ErrorRead, "description": "Admin operation without PMA_ADMIN_TOKEN, or Cloudflare Access refused"},
+    405: {"model": ErrorRead, "description": "The path does not take this method; `Allow` lists those it does"},
     413: {"model": ErrorRead, "description": "Request body over the documented limit"},
     422: {"model": ErrorRead, "description": "Invalid input: which field and why"},
     500: {"model": ErrorRead, "description": "Unexpected error (carries the request id)"},
+    503: {"model": ErrorRead, "description": "A dependency this call needs is down or hung (named); retry later"},
 }
 
 
