@@ -25,17 +25,15 @@ from pydantic import SecretStr
 from pma_core.app import LifespanState, build_app
 from pma_core.resources import CoreResources, core_readiness, open_core_resources
 from pma_core.settings import CoreSettings, PostgresSettings, ValkeySettings
-from pma_core.testing.postgres_faults import FaultyPostgres, faulty_postgres
+from pma_core.testing.postgres_faults import (
+    RECOVERY_SECONDS,
+    FaultyPostgres,
+    assert_postgres_unavailable,
+    assert_readyz_fails_on_postgres,
+    faulty_postgres,
+    timed,
+)
 from pma_core.testing.serve import serve
-
-# The bound, "about 3 s": by the defaults a statement on a hung server gives up after 2.5 s and its
-# connection is handed back (or closed) within 0.5 s more; a wait for a connection gives up after 2 s. One
-# second of slack for a loaded machine; the old defaults took 20 s, and each bound removed alone takes 4.5 s
-# or more.
-ABOUT_3_SECONDS = 4.0
-# /readyz's own budget (2 s) plus the same slack.
-READYZ_SECONDS = 3.0
-RECOVERY_SECONDS = 10.0
 
 router = APIRouter()
 
@@ -93,32 +91,6 @@ async def http(postgres: FaultyPostgres, valkey_settings: ValkeySettings) -> Asy
         yield client
 
 
-async def _timed(http: httpx.AsyncClient, method: str, path: str) -> tuple[httpx.Response, float]:
-    started = time.perf_counter()
-    response = await http.request(method, path)
-    return response, time.perf_counter() - started
-
-
-def _assert_postgres_unavailable(response: httpx.Response, seconds: float, what: str) -> None:
-    print(f"{what}: {response.status_code} in {seconds:.2f}s: {response.text[:160]}")
-    assert response.status_code == 503, response.text
-    error = response.json()["error"]
-    assert error["code"] == "unavailable"
-    assert "postgres" in error["message"]
-    assert error["details"]["dependency"] == "postgres"
-    assert seconds < ABOUT_3_SECONDS, f"{what} took {seconds:.2f}s"
-
-
-async def _assert_readyz_fails_on_postgres(http: httpx.AsyncClient) -> None:
-    response, seconds = await _timed(http, "GET", "/readyz")
-    print(f"GET /readyz: {response.status_code} in {seconds:.2f}s: {response.text[:300]}")
-    assert response.status_code == 503
-    postgres = next(d for d in response.json()["dependencies"] if d["name"] == "postgres")
-    assert postgres["status"] == "fail"
-    assert "postgres" in postgres["detail"]
-    assert seconds < READYZ_SECONDS, f"/readyz took {seconds:.2f}s"
-
-
 async def _assert_answers_again(http: httpx.AsyncClient) -> None:
     started = time.perf_counter()
     for _ in range(int(RECOVERY_SECONDS / 0.2)):
@@ -146,14 +118,14 @@ async def test_a_frozen_postgres_is_a_prompt_503_on_every_endpoint_then_answers_
     await _warm(http)
     with postgres.frozen():
         # A pooled connection (idle, looks fine) meets the hung server: the statement timeout.
-        _assert_postgres_unavailable(*await _timed(http, "GET", "/v1/read"), "GET /v1/read (frozen)")
-        _assert_postgres_unavailable(*await _timed(http, "POST", "/v1/write"), "POST /v1/write (frozen)")
-        await _assert_readyz_fails_on_postgres(http)
+        assert_postgres_unavailable(*await timed(http.get("/v1/read")), "GET /v1/read (frozen)")
+        assert_postgres_unavailable(*await timed(http.post("/v1/write")), "POST /v1/write (frozen)")
+        await assert_readyz_fails_on_postgres(http)
         # More requests at once than the pool has connections: each waits for one at most the acquire timeout,
         # not in turn behind the others.
-        burst = await asyncio.gather(*(_timed(http, "GET", "/v1/read") for _ in range(6)))
+        burst = await asyncio.gather(*(timed(http.get("/v1/read")) for _ in range(6)))
         for index, (response, seconds) in enumerate(burst):
-            _assert_postgres_unavailable(response, seconds, f"GET /v1/read {index + 1} of 6 at once (frozen)")
+            assert_postgres_unavailable(response, seconds, f"GET /v1/read {index + 1} of 6 at once (frozen)")
     await _assert_answers_again(http)
 
 
@@ -164,9 +136,9 @@ async def test_a_stopped_postgres_is_a_prompt_503_then_a_restarted_one_answers_w
     await _warm(http)
     postgres.stop()
     try:
-        _assert_postgres_unavailable(*await _timed(http, "GET", "/v1/read"), "GET /v1/read (stopped)")
-        _assert_postgres_unavailable(*await _timed(http, "POST", "/v1/write"), "POST /v1/write (stopped)")
-        await _assert_readyz_fails_on_postgres(http)
+        assert_postgres_unavailable(*await timed(http.get("/v1/read")), "GET /v1/read (stopped)")
+        assert_postgres_unavailable(*await timed(http.post("/v1/write")), "POST /v1/write (stopped)")
+        await assert_readyz_fails_on_postgres(http)
     finally:
         print(f"restarted on the same port in {postgres.start():.2f}s")
     await _assert_answers_again(http)

@@ -22,14 +22,16 @@ from pydantic import SecretStr
 from memory_gateway.main import create_app
 from memory_gateway.settings import MemorySettings, Settings
 from pma_core.settings import EmbeddingSettings, PostgresSettings, QdrantSettings, ValkeySettings
-from pma_core.testing.postgres_faults import FaultyPostgres, faulty_postgres
+from pma_core.testing.postgres_faults import (
+    RECOVERY_SECONDS,
+    FaultyPostgres,
+    assert_postgres_unavailable,
+    assert_readyz_fails_on_postgres,
+    faulty_postgres,
+    timed,
+)
 from pma_core.testing.serve import serve
 
-# The "about 3 s" (a statement gives up after 2.5 s, its connection is back or closed 0.5 s later),
-# with a second of slack for a loaded machine.
-ABOUT_3_SECONDS = 4.0
-READYZ_SECONDS = 3.0  # its own budget, 2 s, plus the slack
-RECOVERY_SECONDS = 10.0
 USER = "outage-user"
 
 
@@ -64,30 +66,6 @@ def _recall(gateway: httpx.AsyncClient) -> Coroutine[Any, Any, httpx.Response]:
     return gateway.post("/v1/recall", json={"user_id": USER, "query": f"annual report {uuid.uuid4().hex}"})
 
 
-async def _assert_unavailable(call: Coroutine[Any, Any, httpx.Response], what: str) -> None:
-    started = time.perf_counter()
-    response = await call
-    seconds = time.perf_counter() - started
-    print(f"{what}: {response.status_code} in {seconds:.2f}s: {response.text[:200]}")
-    assert response.status_code == 503, response.text
-    error = response.json()["error"]
-    assert error["code"] == "unavailable"
-    assert "postgres" in error["message"]
-    assert seconds < ABOUT_3_SECONDS, f"{what} took {seconds:.2f}s"
-
-
-async def _assert_readyz_fails_on_postgres(gateway: httpx.AsyncClient) -> None:
-    started = time.perf_counter()
-    response = await gateway.get("/readyz")
-    seconds = time.perf_counter() - started
-    print(f"GET /readyz: {response.status_code} in {seconds:.2f}s")
-    assert response.status_code == 503
-    statuses = {d["name"]: (d["status"], d["detail"]) for d in response.json()["dependencies"]}
-    assert statuses["postgres"][0] == "fail"
-    assert "postgres" in statuses["postgres"][1]
-    assert seconds < READYZ_SECONDS, f"/readyz took {seconds:.2f}s"
-
-
 async def _assert_remembers_again(gateway: httpx.AsyncClient, text: str) -> None:
     started = time.perf_counter()
     for _ in range(int(RECOVERY_SECONDS / 0.2)):
@@ -110,9 +88,11 @@ async def test_a_frozen_postgres_is_a_prompt_503_on_remember_and_recall_then_bot
 ) -> None:
     assert (await _remember(gateway, "The annual report is due in March")).status_code == 201
     with postgres.frozen():
-        await _assert_unavailable(_remember(gateway, "Frozen: the board meets on Friday"), "remember (frozen)")
-        await _assert_unavailable(_recall(gateway), "recall (frozen)")
-        await _assert_readyz_fails_on_postgres(gateway)
+        assert_postgres_unavailable(
+            *await timed(_remember(gateway, "Frozen: the board meets on Friday")), "remember (frozen)"
+        )
+        assert_postgres_unavailable(*await timed(_recall(gateway)), "recall (frozen)")
+        await assert_readyz_fails_on_postgres(gateway)
         await asyncio.sleep(1.0)  # the repair loop (every 0.2 s) meets the hung server too, and must not break it
     await _assert_remembers_again(gateway, "Thawed: the auditors arrive on Monday")
 
@@ -124,9 +104,11 @@ async def test_a_stopped_postgres_is_a_prompt_503_then_a_restarted_one_serves_re
     assert (await _remember(gateway, "The budget review is in April")).status_code == 201
     postgres.stop()
     try:
-        await _assert_unavailable(_remember(gateway, "Stopped: the offsite is in June"), "remember (stopped)")
-        await _assert_unavailable(_recall(gateway), "recall (stopped)")
-        await _assert_readyz_fails_on_postgres(gateway)
+        assert_postgres_unavailable(
+            *await timed(_remember(gateway, "Stopped: the offsite is in June")), "remember (stopped)"
+        )
+        assert_postgres_unavailable(*await timed(_recall(gateway)), "recall (stopped)")
+        await assert_readyz_fails_on_postgres(gateway)
     finally:
         postgres.start()
     await _assert_remembers_again(gateway, "Restarted: the launch is in September")

@@ -5,17 +5,20 @@ free port, in a scratch directory. `frozen()` stops the postmaster and every bac
 what a stalled disk or a network partition looks like from a client: the port still accepts TCP connections
 (the kernel queues them), nothing ever answers. SIGCONT on the way out, whatever happened inside, so a failing
 test cannot leave a frozen server behind.
+
+The assertions every service's outage test makes are here too, with the bounds they hold a service to.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import asyncpg
+import httpx
 import psutil
 
 from pma_core.embedded import EmbeddedPostgres
@@ -24,6 +27,44 @@ from pma_core.testing.plugin import run_sync
 from pma_core.testing.servers import with_database
 
 DATABASE = "pma"
+# The issue's bound, "about 3 s": by the defaults a statement on a hung server gives up after 2.5 s and its
+# connection is handed back (or closed) within 0.5 s more; a wait for a connection gives up after 2 s. One
+# second of slack for a loaded machine; the old defaults took 20 s, and each bound removed alone takes 4.5 s
+# or more.
+ABOUT_3_SECONDS = 4.0
+# /readyz's own budget (2 s) plus the same slack.
+READYZ_SECONDS = 3.0
+# How long a service may take to answer again once Postgres does.
+RECOVERY_SECONDS = 10.0
+
+
+async def timed(call: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+    """The response and the seconds it took."""
+    started = time.perf_counter()
+    response = await call
+    return response, time.perf_counter() - started
+
+
+def assert_postgres_unavailable(response: httpx.Response, seconds: float, what: str) -> None:
+    """A 503 `unavailable` naming Postgres, within `ABOUT_3_SECONDS`."""
+    print(f"{what}: {response.status_code} in {seconds:.2f}s: {response.text[:200]}")
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unavailable"
+    assert "postgres" in error["message"]
+    assert error["details"]["dependency"] == "postgres"
+    assert seconds < ABOUT_3_SECONDS, f"{what} took {seconds:.2f}s"
+
+
+async def assert_readyz_fails_on_postgres(http: httpx.AsyncClient) -> None:
+    """`/readyz` answers 503 within `READYZ_SECONDS`, its Postgres check failed and saying so."""
+    response, seconds = await timed(http.get("/readyz"))
+    print(f"GET /readyz: {response.status_code} in {seconds:.2f}s: {response.text[:300]}")
+    assert response.status_code == 503
+    postgres = next(d for d in response.json()["dependencies"] if d["name"] == "postgres")
+    assert postgres["status"] == "fail"
+    assert "postgres" in postgres["detail"]
+    assert seconds < READYZ_SECONDS, f"/readyz took {seconds:.2f}s"
 
 
 class FaultyPostgres:
