@@ -2,7 +2,8 @@
 read and a write, `/readyz` within its bound, and plans again once Postgres answers, with no restart.
 
 Its own Postgres (`pma_core.testing.postgres_faults`), never the session's shared one; the planner's lifespan
-migrates it. As in conftest.py: offline planner, the services it calls down, no client retries.
+migrates it. Otherwise conftest.py's settings (offline planner, the services it calls down), without client
+retries.
 """
 
 from __future__ import annotations
@@ -17,15 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from planner_engine.main import create_app
-from planner_engine.settings import PlannerSettings, Settings
-from pma_core.embedded.process import free_port
+from planner_engine.settings import Settings
 from pma_core.settings import (
-    EmbeddingSettings,
     HttpSettings,
-    LLMSettings,
     PostgresSettings,
-    ServiceUrls,
-    ValkeySettings,
 )
 from pma_core.testing.postgres_faults import (
     RECOVERY_SECONDS,
@@ -40,10 +36,6 @@ from pma_core.testing.serve import serve
 USER = "outage-user"
 
 
-def _closed_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"
-
-
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultyPostgres]:
     with faulty_postgres(Path(tmp_path_factory.mktemp("faulty-pg"))) as server:
@@ -51,15 +43,12 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultyPostgre
 
 
 @pytest.fixture
-async def planner(postgres: FaultyPostgres, valkey_settings: ValkeySettings) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        postgres=PostgresSettings(url=SecretStr(postgres.url), pool_min_size=1, pool_max_size=4),
-        valkey=valkey_settings,
-        services=ServiceUrls(memory_gateway_url=_closed_url(), scheduler_engine_url=_closed_url()),
-        embedding=EmbeddingSettings(provider="hashing"),
-        llm=LLMSettings(base_url=_closed_url() + "/v1", api_key=None, allow_model_requests=False),
-        planner=PlannerSettings(memory_timeout_seconds=1.0, handover_retry_interval_seconds=0.2),
-        http=HttpSettings(client_retries=0),
+async def planner(postgres: FaultyPostgres, planner_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    settings = planner_settings.model_copy(
+        update={
+            "postgres": PostgresSettings(url=SecretStr(postgres.url), pool_min_size=1, pool_max_size=4),
+            "http": HttpSettings(client_retries=0),
+        }
     )
     started = time.perf_counter()
     async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=60.0) as client:
