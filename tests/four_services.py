@@ -1,8 +1,10 @@
 """All four services on real loopback ports over one Postgres and Valkey, as the cross-service tests run them,
-each in its own uvicorn server with the settings a test gives (access control among them)."""
+each in its own uvicorn server with the settings a test gives (access control among them); and waiting for
+a plan's scheduling to come back."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from observer_agent.settings import Settings as ObserverServiceSettings
 from planner_engine.settings import PlannerSettings as PlannerTuning
 from planner_engine.settings import Settings as PlannerSettings
 from pma_core.clients import MemoryGatewayClient, ObserverAgentClient, PlannerEngineClient, SchedulerEngineClient
+from pma_core.contracts.plans import PlanRead
 from pma_core.embedded.process import free_port
 from pma_core.settings import (
     AccessSettings,
@@ -28,6 +31,16 @@ from pma_core.settings import (
 from pma_core.testing.serve import serve
 from scheduler_engine.settings import SchedulerSettings
 from scheduler_engine.settings import Settings as SchedulerServiceSettings
+
+
+async def until_scheduled(planner: PlannerEngineClient, plan: PlanRead, *, seconds: float = 30) -> PlanRead:
+    """The plan once the scheduler has reported its run's outcome to the planner."""
+    async with asyncio.timeout(seconds):
+        while True:
+            current = await planner.get_plan(plan.user_id, plan.id)
+            if current.scheduling.outcome is not None:
+                return current
+            await asyncio.sleep(0.1)
 
 
 class Clients:

@@ -5,7 +5,6 @@ secret (the ICS feed, Google's OAuth redirect) stay open without one."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -13,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from four_services import Clients, start_four_services
+from four_services import Clients, start_four_services, until_scheduled
 from pydantic import SecretStr
 
 from pma_core.contracts.memory import MemoryCreate
-from pma_core.contracts.plans import PlanAccept, PlanCreate, PlanRead
+from pma_core.contracts.plans import PlanAccept, PlanCreate
 from pma_core.contracts.reflections import DailyMetrics, DailyTrigger, WeeklyTrigger
 from pma_core.contracts.scheduling import SchedulingProfile
 from pma_core.settings import AccessSettings, PostgresSettings, ServiceUrls, ValkeySettings
@@ -95,15 +94,6 @@ async def test_admin_operations_need_the_admin_token(guarded: tuple[Clients, Ser
     assert listed.status_code == 200  # reading the prompts is not an admin operation
 
 
-async def _scheduled(clients: Clients, plan: PlanRead) -> PlanRead:
-    async with asyncio.timeout(30):
-        while True:
-            current = await clients.planner.get_plan(USER, plan.id)
-            if current.scheduling.outcome is not None:
-                return current
-            await asyncio.sleep(0.1)
-
-
 async def test_the_services_call_each_other_with_their_token(guarded: tuple[Clients, ServiceUrls]) -> None:
     clients, urls = guarded
     await clients.scheduler.put_profile(USER, SchedulingProfile(time_zone="UTC"))
@@ -113,7 +103,7 @@ async def test_the_services_call_each_other_with_their_token(guarded: tuple[Clie
     draft = await clients.planner.create_plan(PlanCreate(user_id=USER, intent="Write the newsletter"))
     assert draft.recalled, draft.warnings  # planner -> memory-gateway recall went through
     accepted = await clients.planner.accept_plan(draft.id, PlanAccept(user_id=USER, schedule=True))
-    plan = await _scheduled(clients, accepted)  # planner -> scheduler, scheduler -> planner's report
+    plan = await until_scheduled(clients.planner, accepted)  # planner -> scheduler, scheduler -> planner's report
     assert plan.scheduling.outcome is not None
     assert plan.scheduling.outcome.status == "succeeded"
     assert all(task.schedule is not None for task in plan.tasks)

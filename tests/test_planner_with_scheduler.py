@@ -14,13 +14,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 import pytest
+from four_services import until_scheduled
 
 import planner_engine.main
 import scheduler_engine.main
 from planner_engine.settings import PlannerSettings as PlannerTuning
 from planner_engine.settings import Settings as PlannerSettings
 from pma_core.clients import PlannerEngineClient, SchedulerEngineClient
-from pma_core.contracts.plans import PlanAccept, PlanCreate, PlanRead
+from pma_core.contracts.plans import PlanAccept, PlanCreate
 from pma_core.contracts.scheduling import RunCreate
 from pma_core.embedded.process import free_port
 from pma_core.settings import EmbeddingSettings, HttpSettings, PostgresSettings, ServiceUrls, ValkeySettings
@@ -76,15 +77,6 @@ async def services(
         yield both
 
 
-async def _scheduled(planner: PlannerEngineClient, plan: PlanRead, *, seconds: float = 20) -> PlanRead:
-    async with asyncio.timeout(seconds):
-        while True:
-            current = await planner.get_plan(USER, plan.id)
-            if current.scheduling.outcome is not None:
-                return current
-            await asyncio.sleep(0.1)
-
-
 async def test_an_accepted_plan_is_scheduled_and_its_tasks_show_their_blocks(
     services: tuple[PlannerEngineClient, SchedulerEngineClient],
 ) -> None:
@@ -95,7 +87,7 @@ async def test_an_accepted_plan_is_scheduled_and_its_tasks_show_their_blocks(
     accepted = await planner.accept_plan(draft.id, PlanAccept(user_id=USER, schedule=True))
     assert (accepted.status, accepted.scheduling.state) == ("scheduled", "requested")
 
-    plan = await _scheduled(planner, accepted)
+    plan = await until_scheduled(planner, accepted, seconds=20)
     outcome = plan.scheduling.outcome
     assert outcome is not None
     assert outcome.run_id == accepted.scheduling.run_id
@@ -146,7 +138,7 @@ async def test_an_accepted_plan_lands_on_the_users_google_calendar(
                 PlanCreate(user_id=USER, intent="Launch the newsletter: write the welcome email, build the signup page")
             )
             accepted = await planner.accept_plan(draft.id, PlanAccept(user_id=USER, schedule=True))
-            plan = await _scheduled(planner, accepted)
+            plan = await until_scheduled(planner, accepted, seconds=20)
             assert plan.scheduling.outcome is not None
             run = await scheduler.get_run(USER, plan.scheduling.outcome.run_id)
         assert run.calendar_error is None
