@@ -29,7 +29,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pma_core.app.cloudflare import ASSERTION_HEADER, AccessDeniedError, CloudflareAccessVerifier
-from pma_core.app.middleware import send_json
+from pma_core.app.middleware import scope_header, send_json
 from pma_core.errors import AppError, error_body
 
 # Liveness, readiness and metrics are scraped without credentials; the API's own description is not
@@ -50,12 +50,8 @@ def admin_route_patterns(routes: Iterable[tuple[str, str]]) -> tuple[tuple[str, 
     return tuple((method.upper(), compile_path(path)[0]) for method, path in routes)
 
 
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return {bytes(key): bytes(value) for key, value in scope.get("headers", [])}
-
-
-def _bearer(headers: dict[bytes, bytes]) -> str | None:
-    scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+def _bearer(scope: Scope) -> str | None:
+    scheme, _, credentials = (scope_header(scope, b"authorization") or "").partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
 
 
@@ -91,24 +87,28 @@ class AccessMiddleware:
     async def _refusal(self, scope: Scope) -> _Refusal | None:
         if self._declared_public(scope["path"]):
             return None
-        headers = _headers(scope)
-        if self.cloudflare is not None and any(name in headers for name in _PROXY_HEADERS):
-            assertion = headers.get(ASSERTION_HEADER.encode(), b"").decode("latin-1") or None
-            try:
-                await self.cloudflare.verify(assertion)
-            except AccessDeniedError as exc:
-                return 403, error_body("forbidden", str(exc)), []
-            except AppError as exc:
-                return exc.status_code, error_body(exc.code, exc.message, exc.details), []
+        proxied = any(scope_header(scope, name) is not None for name in _PROXY_HEADERS)
+        if proxied and self.cloudflare is not None and (refused := await self._cloudflare_refusal(scope)) is not None:
+            return refused
         if self.admin_tokens and self._is_admin(scope["method"], scope["path"]):
-            return self._admin_refusal(_bearer(headers))
+            return self._admin_refusal(_bearer(scope))
         if not self.api_tokens or scope["path"] in ALWAYS_PUBLIC_PATHS:
             return None  # with only admin tokens set, everything but the admin operations stays open
-        presented = _bearer(headers)
+        presented = _bearer(scope)
         if presented is None:
             return _unauthorized("this endpoint needs Authorization: Bearer <token> (PMA_API_TOKEN)")
         if not _matches(presented.encode(), self.api_tokens + self.admin_tokens):
             return _unauthorized("the bearer token is not one of PMA_API_TOKEN")
+        return None
+
+    async def _cloudflare_refusal(self, scope: Scope) -> _Refusal | None:
+        assert self.cloudflare is not None
+        try:
+            await self.cloudflare.verify(scope_header(scope, ASSERTION_HEADER.encode()) or None)
+        except AccessDeniedError as exc:
+            return 403, error_body("forbidden", str(exc)), []
+        except AppError as exc:
+            return exc.status_code, error_body(exc.code, exc.message, exc.details), []
         return None
 
     def _admin_refusal(self, presented: str | None) -> _Refusal | None:

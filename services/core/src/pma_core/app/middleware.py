@@ -29,7 +29,8 @@ _log = logging.getLogger(__name__)
 _REQUEST_ID_BYTES = REQUEST_ID_HEADER.lower().encode()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (the first, as latin-1), by its lower-case name; None when absent."""
     for key, value in scope.get("headers", []):
         if key == name:
             return bytes(value).decode("latin-1")
@@ -53,7 +54,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _valid_request_id(_header(scope, _REQUEST_ID_BYTES))
+        request_id = _valid_request_id(scope_header(scope, _REQUEST_ID_BYTES))
         token = set_request_id(request_id)
         started = time.perf_counter()
         status_holder = [500]
@@ -105,7 +106,7 @@ class EdgeMiddleware:
 
     async def _limited_receive(self, scope: Scope, receive: Receive) -> Receive | None:
         """The request's `receive`, or None when the body is over the limit (413 without reading it all)."""
-        declared = _header(scope, b"content-length")
+        declared = scope_header(scope, b"content-length")
         if declared is not None:
             if declared.isdigit() and int(declared) > self.max_body_bytes:
                 return None
