@@ -51,6 +51,9 @@ class Indexer:
         self.vectors = vectors
         self.embedder = embedder
         self.failures = 0
+        # Held by a repair pass and by a reindex for its whole run: a repair pass that took the rows a
+        # reindex had just marked pending left the reindex nothing to count (done 0 of 3).
+        self.rebuilding = asyncio.Lock()
 
     async def index(
         self, table: IndexedTable, rows: Sequence[IndexRow], *, known: Mapping[UUID, list[float]] | None = None
@@ -102,7 +105,11 @@ class Indexer:
         return [IndexRow(r["id"], r["user_id"], r["text"], r["payload"]) for r in rows]
 
     async def repair(self, tables: Sequence[IndexedTable]) -> int:
-        """Index every row still pending; returns how many were written."""
+        """Index every row still pending; returns how many were written. Waits while a reindex runs."""
+        async with self.rebuilding:
+            return await self._repair(tables)
+
+    async def _repair(self, tables: Sequence[IndexedTable]) -> int:
         written = 0
         for table in tables:
             pending = await self.load(table, None)

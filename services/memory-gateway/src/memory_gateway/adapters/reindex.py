@@ -43,7 +43,11 @@ class Reindexer:
         self.indexer = indexer
 
     async def run(self, tables: Sequence[IndexedTable], *, recreate: bool, on_progress: Progress) -> int:
-        """Re-index every row of `tables`; returns the number of rows written."""
+        """Re-index every row of `tables`; returns the number of rows written. No repair pass runs meanwhile."""
+        async with self.indexer.rebuilding:
+            return await self._run(tables, recreate=recreate, on_progress=on_progress)
+
+    async def _run(self, tables: Sequence[IndexedTable], *, recreate: bool, on_progress: Progress) -> int:
         written = 0
         if recreate:
             # Every collection the system uses, mirrored by a table yet or not: a gateway refuses to start
