@@ -59,3 +59,46 @@ async def test_unreachable_qdrant_leaves_rows_pending_then_repair_writes_them(
     finally:
         await store.close()
     assert await pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", memory_id) is not None
+
+
+@pytest.fixture
+async def working(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[Indexer, EdgeVectorStore]]:
+    store = EdgeVectorStore(tmp_path / "qdrant")
+    await store.ensure_collection(CollectionSpec("agent_memories", 32))
+    yield Indexer(pool=pool, vectors=store, embedder=HashingEmbedder(32)), store
+    await store.close()
+
+
+async def test_a_row_changed_after_it_was_loaded_goes_back_to_pending_and_repair_writes_the_new_text(
+    pool: asyncpg.Pool, working: tuple[Indexer, EdgeVectorStore]
+) -> None:
+    indexer, store = working
+    memory_id = await _insert(pool, "Invoices go out on the first Monday")
+    stale = await indexer.load(MEMORIES, [memory_id])  # type: ignore[list-item]
+    # The text changes (as a PATCH does) and its own indexing lands first ...
+    await pool.execute(
+        "UPDATE memories SET text = 'Invoices go out on the last Friday', indexed_at = NULL WHERE id = $1", memory_id
+    )
+    assert await indexer.index(MEMORIES, await indexer.load(MEMORIES, [memory_id]))  # type: ignore[list-item]
+    # ... then the slower writer of the old text: its point may now be the old text, so the row is pending again.
+    assert await indexer.index(MEMORIES, stale)
+    assert await pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", memory_id) is None
+
+    assert await indexer.repair([MEMORIES]) == 1
+    (point,) = await store.retrieve("agent_memories", [str(memory_id)])
+    (fresh,) = await HashingEmbedder(32).embed(["Invoices go out on the last Friday"])
+    assert point.vector == pytest.approx(fresh, abs=1e-6)
+    assert await pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", memory_id) is not None
+
+
+async def test_a_second_writer_of_the_same_version_leaves_the_mark_alone(
+    pool: asyncpg.Pool, working: tuple[Indexer, EdgeVectorStore]
+) -> None:
+    indexer, _ = working
+    memory_id = await _insert(pool, "Invoices go out on the first Monday")
+    first, second = (await indexer.load(MEMORIES, [memory_id]), await indexer.load(MEMORIES, [memory_id]))  # type: ignore[list-item]
+    assert await indexer.index(MEMORIES, first)
+    marked = await pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", memory_id)
+    assert marked is not None
+    assert await indexer.index(MEMORIES, second)  # the repair loop, holding the row it loaded while pending
+    assert await pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", memory_id) == marked

@@ -3,6 +3,11 @@
 Postgres is written first, in the caller's transaction; the index follows. When the vector store fails,
 the rows keep `indexed_at IS NULL`, the failure is logged and counted, and the repair loop retries them,
 so Postgres and Qdrant never disagree silently.
+
+Inline indexing (in the request) and the repair loop can hold the same row at once. Each row is marked
+against the version it was loaded at (`updated_at`): a row already marked is left alone (a second writer
+of the same content writes nothing), and a row changed since it was loaded goes back to pending, because
+the point just written may be the older text; the repair loop then writes the current one.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,17 +31,19 @@ _REPAIR_BATCH = 256
 
 @dataclass(frozen=True)
 class IndexRow:
-    """One row to mirror: its id (also the point id), owner, the text to embed and the payload to keep."""
+    """One row to mirror: its id (also the point id), owner, the version (`updated_at`) it was read at,
+    the text to embed and the payload to keep."""
 
     id: UUID
     user_id: str
+    version: datetime
     text: str
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class IndexedTable:
-    """How a table is mirrored: its collection, and a query returning (id, user_id, text, payload) rows.
+    """How a table is mirrored: its collection, and a query returning (id, user_id, updated_at, text, payload).
 
     `select_sql` must take one parameter, an array of ids ($1::uuid[]), or NULL for "every unindexed row".
     """
@@ -79,11 +87,19 @@ class Indexer:
                 extra={"collection": table.collection, "rows": len(rows), "error": repr(exc)},
             )
             return False
-        await self.pool.execute(
-            f"UPDATE {table.table} SET indexed_at = now() WHERE id = ANY($1::uuid[])",
-            [row.id for row in rows],
-        )
+        await self._mark(table, rows)
         return True
+
+    async def _mark(self, table: IndexedTable, rows: Sequence[IndexRow]) -> None:
+        # Pending rows still at their loaded version become indexed; rows changed since go back to pending.
+        await self.pool.execute(
+            f"""UPDATE {table.table} AS t
+                SET indexed_at = CASE WHEN t.updated_at = loaded.version THEN now() END
+                FROM unnest($1::uuid[], $2::timestamptz[]) AS loaded(id, version)
+                WHERE t.id = loaded.id AND (t.updated_at <> loaded.version OR t.indexed_at IS NULL)""",
+            [row.id for row in rows],
+            [row.version for row in rows],
+        )
 
     async def _vectors(self, rows: Sequence[IndexRow], known: Mapping[UUID, list[float]]) -> list[list[float]]:
         missing = [row for row in rows if row.id not in known]
@@ -102,7 +118,7 @@ class Indexer:
 
     async def load(self, table: IndexedTable, ids: Sequence[UUID] | None) -> list[IndexRow]:
         rows = await self.pool.fetch(table.select_sql, list(ids) if ids is not None else None)
-        return [IndexRow(r["id"], r["user_id"], r["text"], r["payload"]) for r in rows]
+        return [IndexRow(r["id"], r["user_id"], r["updated_at"], r["text"], r["payload"]) for r in rows]
 
     async def repair(self, tables: Sequence[IndexedTable]) -> int:
         """Index every row still pending; returns how many were written. Waits while a reindex runs."""

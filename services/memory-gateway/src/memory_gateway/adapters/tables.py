@@ -1,7 +1,8 @@
 """The tables mirrored into Qdrant, and how each row becomes a point (text to embed, payload to keep).
 
 Each query takes $1: an array of ids to (re)load, or NULL for pending rows (`indexed_at IS NULL`),
-oldest first and at most 1,000 at a time (the repair loop comes back for the rest).
+oldest first and at most 1,000 at a time (the repair loop comes back for the rest). Each row carries its
+`updated_at` as the version the indexer marks against (see `Indexer.index`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ MEMORIES = IndexedTable(
     table="memories",
     collection=Collection.AGENT_MEMORIES,
     select_sql=f"""
-        SELECT id, user_id, text,
+        SELECT id, user_id, updated_at, text,
                jsonb_build_object('kind', kind, 'source', source,
                                   'created_at', {_ISO_UTC.format(col="created_at")}) AS payload
         FROM memories {_WHICH}""",
@@ -28,7 +29,7 @@ DOC_CHUNKS = IndexedTable(
     collection=Collection.DOC_CHUNKS,
     # The heading path goes into the embedded text: "Setup > Install: run make dev" finds "setup".
     select_sql=f"""
-        SELECT id, user_id,
+        SELECT id, user_id, updated_at,
                CASE WHEN cardinality(heading_path) > 0
                     THEN array_to_string(heading_path, ' > ') || E'\\n' || text ELSE text END AS text,
                jsonb_build_object('kind', 'doc_chunk', 'document_id', document_id::text,
@@ -40,7 +41,7 @@ EVENTS = IndexedTable(
     table="events",
     collection=Collection.EVENTS,
     select_sql=f"""
-        SELECT id, user_id,
+        SELECT id, user_id, updated_at,
                concat_ws(E'\\n', NULLIF(event_type, ''), NULLIF(subject, ''), NULLIF(summary, '')) AS text,
                jsonb_build_object('kind', event_type, 'created_at', {_ISO_UTC.format(col="occurred_at")})
                    AS payload
@@ -53,7 +54,7 @@ DAILY_THREADS = IndexedTable(
     # The thread's text as is: similar_days embeds a thread's text the same way to find days like it.
     # `created_at` is the first day the thread covers, the moment the port's datetime index filters on.
     select_sql=f"""
-        SELECT id, user_id, text,
+        SELECT id, user_id, updated_at, text,
                jsonb_build_object('kind', kind, 'created_at', to_char(period_start, 'YYYY-MM-DD"T00:00:00Z"'))
                    AS payload
         FROM daily_threads {_WHICH}""",
