@@ -14,6 +14,7 @@ from pma_core.app.handlers import register_error_handlers
 from pma_core.app.metrics import HttpMetrics
 from pma_core.app.middleware import EdgeMiddleware
 from pma_core.app.nul import reject_nul
+from pma_core.app.openapi import declare_bad_body, declare_bearer_auth, declare_no_nul
 from pma_core.app.ops import router as ops_router
 from pma_core.app.readiness import ReadinessCheck
 from pma_core.app.schemas import ErrorRead
@@ -95,13 +96,13 @@ def build_app(
     app.include_router(ops_router)
     for router in routers or []:
         app.include_router(router)
-    _declare_bearer_auth(app, public_paths)
+    _refine_openapi(app, public_paths)
     return app
 
 
-def _declare_bearer_auth(app: FastAPI, public_paths: Sequence[str]) -> None:
-    """Say in the OpenAPI that operations take a bearer token (needed once PMA_API_TOKEN is set), so a
-    generated client sends it and Swagger UI offers "Authorize"; the public paths say they need none."""
+def _refine_openapi(app: FastAPI, public_paths: Sequence[str]) -> None:
+    """Generate the OpenAPI once, with what FastAPI cannot infer added (pma_core.app.openapi): the bearer
+    token, 400 for a body that is not JSON, no NUL in any string."""
     generate = app.openapi
     public = {*ALWAYS_PUBLIC_PATHS, *public_paths}
 
@@ -109,15 +110,9 @@ def _declare_bearer_auth(app: FastAPI, public_paths: Sequence[str]) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = generate()
-        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-        schemes["bearerAuth"] = {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "One of PMA_API_TOKEN's tokens; required on every operation once it is set.",
-        }
-        for path, operations in schema.get("paths", {}).items():
-            for operation in operations.values():
-                operation["security"] = [] if path in public else [{"bearerAuth": []}, {}]
+        declare_bearer_auth(schema, public)
+        declare_bad_body(schema)
+        declare_no_nul(schema)
         app.openapi_schema = schema
         return schema
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 # A tenant id: what every record is scoped by. Printable, no spaces, so it is safe in keys and logs.
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@+-]+$")]
@@ -61,3 +71,53 @@ def _date_only(value: Any) -> Any:
 
 # Every calendar day a client sends: "YYYY-MM-DD", nothing else.
 IsoDate = Annotated[date, BeforeValidator(_date_only)]
+
+
+def _scalar_kinds(annotation: Any) -> set[Any]:
+    """The scalar types a field's annotation admits (`float | None` -> {float, NoneType}), others as is."""
+    if get_origin(annotation) is Annotated:
+        return _scalar_kinds(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return {kind for arg in get_args(annotation) for kind in _scalar_kinds(arg)}
+    return {annotation}
+
+
+def _lax_scalar(kinds: set[Any], value: Any) -> str | None:
+    """Why `value` would only pass by pydantic's lax coercion (false as 0, 0 as false, "5" as 5), or None."""
+    if value is None:
+        return None
+    wanted = kinds - {type(None)}
+    if wanted == {bool} and not isinstance(value, bool):
+        return "expected a boolean (true or false)"
+    numeric = wanted and wanted <= {int, float}
+    if numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return "expected a number" if float in wanted else "expected an integer"
+    return None
+
+
+class QueryModel(BaseModel):
+    """The base of a model of query parameters: unknown parameters refused; values arrive as strings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestModel(BaseModel):
+    """The base of every request body: unknown fields refused, and scalars taken as JSON typed them.
+
+    FastAPI validates a parsed body in pydantic's lax mode, which would read `false` as the number 0, `0` as
+    false and `"5"` as 5, all of which the OpenAPI says are wrong. Strict mode is not an option (it refuses
+    the ISO strings dates, datetimes and UUIDs arrive as), so booleans and numbers are checked here, once.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalars_as_typed(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if key in data and (problem := _lax_scalar(_scalar_kinds(field.annotation), data[key])):
+                raise PydanticCustomError("lax_scalar", "{field}: {problem}", {"field": key, "problem": problem})
+        return data

@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import IsoDate, Metadata, UserId
+from pma_core.contracts.common import IsoDate, Metadata, QueryModel, RequestModel, UserId
 from pma_core.contracts.events import EventScoreParts
 
 MAX_KEY_CHARS = 100
@@ -47,8 +47,8 @@ ThreadText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_
 QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class DailyThreadUpsert(_Strict):
@@ -91,7 +91,7 @@ class DailyThreadWriteRead(BaseModel):
     )
 
 
-class DailyThreadListQuery(_Strict):
+class DailyThreadListQuery(QueryModel):
     """Query parameters of `GET /v1/daily_threads`: threads whose period overlaps [from, to], newest first.
 
     `from` and `to` on the wire (and in `model_validate`); `start` and `end` as attributes, `from` being a

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from pma_core.contracts.common import Metadata, UserId
+from pma_core.contracts.common import Metadata, RequestModel, UserId
 from pma_core.contracts.memory import MAX_LIMIT, MAX_QUERY_CHARS, ScoreParts
 
 MediaType = Literal["text/markdown", "text/plain"]
@@ -41,8 +41,8 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class DocumentIngest(_Strict):

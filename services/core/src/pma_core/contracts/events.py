@@ -15,13 +15,20 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 
-from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, ShortText, UserId
+from pma_core.contracts.common import (
+    CLOCK_SKEW,
+    IdempotencyKey,
+    IsoDatetime,
+    QueryModel,
+    RequestModel,
+    ShortText,
+    UserId,
+)
 
 # The same pattern the events table checks, so a bad type is a 422 here and never a database error.
 EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]*$"
@@ -69,8 +76,8 @@ OccurredAt = Annotated[IsoDatetime, AfterValidator(_not_in_future)]
 EventTypes = Annotated[list[EventType], BeforeValidator(_split_commas), Field(min_length=1, max_length=50)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class EventItem(_Strict):
@@ -126,7 +133,7 @@ class EventBatchRead(BaseModel):
     results: list[EventLogRead]
 
 
-class EventListQuery(_Strict):
+class EventListQuery(QueryModel):
     """Query parameters of `GET /v1/events`: newest first, within `[since, until)`."""
 
     user_id: UserId

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, Metadata, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, Metadata, RequestModel, UserId
 from pma_core.contracts.tasks import MAX_ESTIMATE_MINUTES
 
 RunKind = Literal["task", "agent", "coding", "other"]
@@ -34,8 +34,8 @@ def _not_future(value: datetime) -> datetime:
 Moment = Annotated[IsoDatetime, AfterValidator(_not_future)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class _Finish(_Strict):

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import IsoDatetime, Metadata, UserId
+from pma_core.contracts.common import IsoDatetime, Metadata, RequestModel, UserId
 
 # The relation pattern the graph_edges table checks; node types follow it too, so they read alike.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -38,8 +38,8 @@ def _bounded_depth(value: int) -> int:
 Depth = Annotated[int, AfterValidator(_bounded_depth), Field(json_schema_extra={"minimum": 1, "maximum": MAX_DEPTH})]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class NodeRef(_Strict):

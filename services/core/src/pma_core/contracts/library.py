@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import UserId
+from pma_core.contracts.common import RequestModel, UserId
 from pma_core.contracts.tasks import MAX_TAGS, MAX_TASKS, Description, Tag, TaskSpec, Title
 
 MAX_STEPS = 30
@@ -28,8 +28,8 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 VariableName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z_][a-z0-9_]*$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class SopStep(_Strict):

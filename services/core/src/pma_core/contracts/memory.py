@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
 
-from pma_core.contracts.common import IdempotencyKey, IsoDatetime, Metadata, ShortText, UserId
+from pma_core.contracts.common import IdempotencyKey, IsoDatetime, Metadata, RequestModel, ShortText, UserId
 
 MemoryKind = Literal["fact", "preference", "decision", "observation", "reflection", "goal", "instruction", "summary"]
 MemoryStatus = Literal["active", "superseded", "expired"]
@@ -26,8 +26,8 @@ MemoryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 SlotKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class MemoryItem(_Strict):

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, Metadata, UserId
+from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, Metadata, RequestModel, UserId
 from pma_core.contracts.library import Sop, SopRef
 from pma_core.contracts.tasks import TaskRead
 
@@ -47,8 +47,8 @@ Feedback = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 DueAt = Annotated[IsoDatetime, AfterValidator(_due_not_past)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class PlanCreate(_Strict):

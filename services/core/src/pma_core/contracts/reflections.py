@@ -11,9 +11,9 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from pma_core.contracts.common import IsoDate, UserId
+from pma_core.contracts.common import IsoDate, RequestModel, UserId
 from pma_core.contracts.insights import EstimateFactorInsight, LowOutputHoursInsight
 
 ReflectionKind = Literal["daily", "weekly"]
@@ -56,8 +56,8 @@ def reflection_key(user_id: str, period: str, kind: ReflectionKind) -> str:
     return f"{user_id}|{period}|{kind}"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class DailyTrigger(_Strict):

@@ -13,13 +13,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import IdempotencyKey, IsoDatetime, UserId
+from pma_core.contracts.common import IdempotencyKey, IsoDatetime, RequestModel, UserId
 from pma_core.contracts.tasks import MAX_TASKS, Priority, TaskSchedule
 
 
-class SchedulableTask(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SchedulableTask(RequestModel):
     id: UUID
     title: str
     estimate_minutes: int = Field(gt=0)
@@ -32,9 +30,7 @@ class SchedulableTask(BaseModel):
     tags: list[str]
 
 
-class ScheduleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScheduleRequest(RequestModel):
     user_id: UserId
     plan_id: UUID
     plan_revision: int = Field(ge=1)
@@ -63,8 +59,8 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 RunStatus = Literal["pending", "running", "succeeded", "partial", "failed"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class TimeWindow(_Strict):
@@ -260,10 +256,8 @@ class ScheduledTask(TaskSchedule):
     task_id: UUID
 
 
-class ScheduleResult(BaseModel):
+class ScheduleResult(RequestModel):
     """What the scheduler tells the planner when a run of a plan finished (idempotent by run id)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     user_id: UserId
     run_id: UUID

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from pma_core.contracts.common import Metadata, UserId
+from pma_core.contracts.common import Metadata, RequestModel, UserId
 from pma_core.contracts.memory import RememberOutcome
 
 TurnRole = Literal["user", "assistant", "system", "tool"]
@@ -57,10 +57,8 @@ def _not_blank(value: str) -> str:
 TurnText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TURN_CHARS), AfterValidator(_not_blank)]
 
 
-class TurnCreate(BaseModel):
+class TurnCreate(RequestModel):
     """One turn to append to a session."""
-
-    model_config = ConfigDict(extra="forbid")
 
     user_id: UserId
     role: TurnRole

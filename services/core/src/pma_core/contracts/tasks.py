@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import IsoDatetime, Metadata, ShortText, UserId
+from pma_core.contracts.common import IsoDatetime, Metadata, RequestModel, ShortText, UserId
 
 # One working week: a longer task is a project, and should be split into tasks.
 MAX_ESTIMATE_MINUTES = 2_400
@@ -33,8 +33,8 @@ ExternalRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 Estimate = Annotated[int, Field(gt=0, le=MAX_ESTIMATE_MINUTES, description="Minutes, 1..2400.")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body of this module (unknown fields refused, scalars as JSON typed them)."""
 
 
 class _Window(_Strict):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from memory_gateway.adapters.reindex import ReindexStatus, run_job
 from memory_gateway.adapters.tables import INDEXED_TABLES
 from memory_gateway.deps import StateDep
+from pma_core.contracts.common import RequestModel
 from pma_core.errors import ConflictError, TooSoonError, ValidationFailedError
 from pma_core.vectors import Collection
 
@@ -19,8 +20,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 REINDEXABLE = tuple(table.collection for table in INDEXED_TABLES)
 
 
-class ReindexCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReindexCreate(RequestModel):
     collections: list[Collection] | None = Field(
         default=None, min_length=1, description=f"Default: all of {', '.join(REINDEXABLE)}."
     )
