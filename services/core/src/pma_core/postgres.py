@@ -13,6 +13,7 @@ statement, handing the connection back. asyncpg then raises its own errors (`Tim
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -190,3 +191,15 @@ class ActiveUsersQuery:
         """Up to `limit` user ids active in [since, until), after `after`, sorted."""
         rows = await self._pool.fetch(self._sql, since, until, after, limit)
         return [row["user_id"] for row in rows]
+
+
+async def delete_user_rows(pool: asyncpg.Pool, user_id: str, tables: Sequence[str]) -> dict[str, int]:
+    """Delete the user's rows from `tables` (children before parents) in one transaction; counts per table.
+
+    Each service passes only the tables it owns (DELETE /v1/users/{user_id})."""
+    counts: dict[str, int] = {}
+    async with pool.acquire() as conn, conn.transaction():
+        for table in tables:
+            status = await conn.execute(f"DELETE FROM {table} WHERE user_id = $1", user_id)
+            counts[table] = int(status.split()[-1])
+    return counts

@@ -130,6 +130,36 @@ def collections_command(
         typer.echo(f"{status:<8} {collection}")
 
 
+@app.command("demo")
+def demo_command(
+    forget: Annotated[
+        bool, typer.Option("--forget", help="Delete the demo user's data from all four services.")
+    ] = False,
+    user: Annotated[str, typer.Option(help="The user id the demo writes under.")] = "demo",
+) -> None:
+    """The whole loop against a running `make dev` stack, no account needed: remember, plan, schedule on the ICS
+    calendar, do a task, reflect, recall. Prints each step and the URLs to look at."""
+    from rich.console import Console
+
+    from pma_core.cli.demo import DemoError, demo_clients, forget_demo, run_demo
+    from pma_core.errors import AppError
+
+    settings = CoreSettings()
+    console = Console()
+    # Deleting a user is an admin operation: the operator's token (PMA_ADMIN_TOKEN, else PMA_API_TOKEN).
+    token = settings.access.operator_token if forget else settings.access.outgoing_token
+
+    async def go() -> None:
+        async with demo_clients(settings.services, bearer_token=token) as clients:
+            await (forget_demo(clients, console, user_id=user) if forget else run_demo(clients, console, user_id=user))
+
+    try:
+        asyncio.run(go())
+    except (DemoError, AppError) as exc:  # a service down, or a step a service refused: its message says why
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
 def _register_service_commands() -> None:
     """Commands that services contribute (entry point group `pma.commands`), e.g. the gateway's `reindex`.
 

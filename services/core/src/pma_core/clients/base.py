@@ -148,6 +148,12 @@ class ServiceClient:
         response = await self.request("GET", "/readyz", accept_statuses=frozenset({503}))
         return ReadinessRead.model_validate(response.json())
 
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        """Delete everything this service holds for a user (an admin operation); returns rows deleted per table."""
+        response = await self.request("DELETE", f"/v1/users/{user_id}")
+        deleted: dict[str, int] = response.json()["deleted"]
+        return deleted
+
     async def probe(self) -> str:
         """Readiness check for the services that call this one: liveness only, so checks never recurse."""
         health = await self.healthz()

@@ -65,9 +65,3 @@ class MemoriesClient(ServiceClient):
     async def memory_history(self, user_id: str, memory_id: UUID) -> list[MemoryHistoryRead]:
         response = await self.request("GET", f"/v1/memories/{memory_id}/history", params={"user_id": user_id})
         return _HISTORY.validate_python(response.json())
-
-    async def delete_user(self, user_id: str) -> dict[str, int]:
-        """Delete everything the memory-gateway holds for a user; returns rows deleted per table."""
-        response = await self.request("DELETE", f"/v1/users/{user_id}")
-        deleted: dict[str, int] = response.json()["deleted"]
-        return deleted
