@@ -14,11 +14,10 @@ from fastapi import Depends, Request
 
 from pma_core.cache import ValkeyCache
 from pma_core.clients import MemoryGatewayClient
-from pma_core.errors import ValidationFailedError
 from pma_core.resources import Background
 from scheduler_engine.adapters.activity import ActivityRepository
 from scheduler_engine.adapters.blocks import BlockRepository
-from scheduler_engine.adapters.google_credentials import ConsentFlow, GoogleAccounts
+from scheduler_engine.adapters.google_credentials import ConsentFlow, GoogleAccounts, google_not_configured
 from scheduler_engine.adapters.planner import PlannerGateway
 from scheduler_engine.adapters.profiles import FeedRepository, ProfileRepository, SyncStateRepository
 from scheduler_engine.adapters.runs import RunRepository
@@ -60,7 +59,7 @@ class State:
 
     def consent(self) -> ConsentFlow:
         if self.accounts is None:
-            raise ValidationFailedError("Google is not configured: set GOOGLE_CLIENT_ID and GOOGLE_TOKEN_KEY")
+            raise google_not_configured()
         return ConsentFlow(self.pool, self.settings.google, self.accounts)
 
     def solve_problem(self, problem: Problem) -> Solution:

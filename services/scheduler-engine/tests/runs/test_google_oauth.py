@@ -109,5 +109,35 @@ async def test_a_user_connects_their_calendar_and_their_blocks_go_there(
 async def test_the_flow_without_a_token_key_is_refused(scheduler: SchedulerEngineClient) -> None:
     async with httpx.AsyncClient(base_url=scheduler.base_url) as http:
         response = await http.get("/v1/oauth/google/start", params={"user_id": USER})
-    assert response.status_code == 422
+        callback = await http.get("/v1/oauth/google/callback", params={"state": "x" * 43, "code": "4/anything"})
+    # The deployment's configuration, not the caller's input: a 409 that says what to set.
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "google_not_configured")
     assert "GOOGLE_TOKEN_KEY" in response.json()["error"]["message"]
+    assert callback.status_code == 409
+
+
+async def test_a_redirect_without_state_or_code_or_with_a_refusal_is_422(
+    scheduler_with_oauth: SchedulerEngineClient,
+) -> None:
+    async with httpx.AsyncClient(base_url=scheduler_with_oauth.base_url) as http:
+        no_state = await http.get("/v1/oauth/google/callback", params={"code": "4/anything"})
+        no_code = await http.get("/v1/oauth/google/callback", params={"state": "x" * 43})
+        refused = await http.get("/v1/oauth/google/callback", params={"state": "x" * 43, "error": "access_denied"})
+    assert (no_state.status_code, no_code.status_code, refused.status_code) == (422, 422, 422)
+    assert no_state.json()["error"]["details"][0]["field"] == "query.state"
+    assert no_code.json()["error"]["details"][0]["field"] == "query.code"
+    assert "access_denied" in refused.json()["error"]["message"]
+
+
+async def test_a_user_is_disconnected_once(
+    scheduler_with_oauth: SchedulerEngineClient, google: FakeGoogleCalendar
+) -> None:
+    async with httpx.AsyncClient(base_url=scheduler_with_oauth.base_url) as http:
+        assert (await _consent(http, google)).status_code == 200
+        gone = await http.delete(f"/v1/oauth/google/connections/{USER}")
+        again = await http.delete(f"/v1/oauth/google/connections/{USER}")
+        # `/start` is the flow's, never a user's connection.
+        start = await http.delete("/v1/oauth/google/start")
+    assert (gone.status_code, again.status_code) == (204, 404)
+    assert start.status_code == 405
+    assert "DELETE" not in start.headers["allow"]

@@ -51,3 +51,10 @@ async def test_a_wrong_token_is_404_and_reveals_nothing(scheduler: SchedulerEngi
         other_user = await http.get(url.replace(f"/{USER}.ics", "/bob.ics"))
     assert (wrong.status_code, other_user.status_code) == (404, 404)
     assert "VCALENDAR" not in wrong.text
+
+
+async def test_a_token_with_non_ascii_characters_is_404_not_500(scheduler: SchedulerEngineClient) -> None:
+    url = await scheduler.feed_url(USER)
+    async with httpx.AsyncClient() as http:
+        response = await http.get(url.split("?token=")[0], params={"token": "ünïcode-tökén"})
+    assert response.status_code == 404

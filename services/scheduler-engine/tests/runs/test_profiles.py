@@ -31,6 +31,10 @@ async def test_a_user_has_the_defaults_until_they_set_a_profile(scheduler: Sched
         ({"working_hours": {"someday": []}}, "body.working_hours.someday"),
         ({"min_chunk_minutes": 90, "max_chunk_minutes": 60}, "body"),
         ({"buffer_minutes": -5}, "body.buffer_minutes"),
+        ({"time_zone": "../../etc/passwd"}, "body.time_zone"),
+        # A day off is "YYYY-MM-DD", never a number read as seconds since 1970.
+        ({"days_off": [0]}, "body.days_off.0"),
+        ({"protected": [{"start": "10:00", "end": "09:00"}]}, "body.protected.0"),
     ],
 )
 async def test_a_bad_profile_is_422_naming_the_field(

@@ -172,6 +172,35 @@ async def test_bad_tasks_are_422_naming_the_task(
         assert detail["type"] == kind
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        # Each of these once passed the hand-over's schema and failed inside (a 500): the contract now says them.
+        ({"title": ""}, "body.tasks.0.title"),
+        ({"estimate_minutes": 2_401}, "body.tasks.0.estimate_minutes"),
+        ({"min_chunk_minutes": 0}, "body.tasks.0.min_chunk_minutes"),
+        ({"earliest_start": 0}, "body.tasks.0.earliest_start"),
+    ],
+)
+async def test_a_hand_over_with_a_task_no_run_can_take_is_422(
+    scheduler: SchedulerEngineClient, change: dict[str, Any], field: str
+) -> None:
+    body = _hand_over([_task("Write the brief", 30)]).model_dump(mode="json")
+    body["tasks"][0] |= change
+    async with httpx.AsyncClient(base_url=scheduler.base_url) as http:
+        response = await http.post("/v1/schedule", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"].startswith(field)
+
+
+async def test_a_revision_beyond_the_column_is_422(scheduler: SchedulerEngineClient) -> None:
+    body = _hand_over([_task("Write the brief", 30)]).model_dump(mode="json") | {"plan_revision": 2**31}
+    async with httpx.AsyncClient(base_url=scheduler.base_url) as http:
+        response = await http.post("/v1/schedule", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "body.plan_revision"
+
+
 async def test_cycles_windows_and_sizes_are_refused(scheduler: SchedulerEngineClient) -> None:
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
     cyclic = [
@@ -184,9 +213,11 @@ async def test_cycles_windows_and_sizes_are_refused(scheduler: SchedulerEngineCl
         wide = await http.post("/v1/runs", json={"user_id": USER, "tasks": cyclic[:1], "window_days": 91})
         many = await http.post("/v1/runs", json={"user_id": USER, "tasks": too_many})
         neither = await http.post("/v1/runs", json={"user_id": USER})
+        both = await http.post("/v1/runs", json={"user_id": USER, "tasks": too_many[:1], "plan_id": str(uuid.uuid4())})
     assert cycle.status_code == 422
     assert cycle.json()["error"]["details"][0]["type"] == "cycle"
-    assert (wide.status_code, many.status_code, neither.status_code) == (422, 422, 422)
+    assert (wide.status_code, many.status_code, neither.status_code, both.status_code) == (422, 422, 422, 422)
+    assert "exactly one of plan_id and tasks" in both.json()["error"]["message"]
 
 
 async def test_another_users_run_is_404(scheduler: SchedulerEngineClient) -> None:

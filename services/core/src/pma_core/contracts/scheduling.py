@@ -7,35 +7,49 @@ after a timeout or while the scheduler was down, place the tasks once.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from pma_core.contracts.common import IdempotencyKey, IsoDatetime, RequestModel, UserId
-from pma_core.contracts.tasks import MAX_TASKS, Priority, TaskSchedule
+from pma_core.contracts.common import IdempotencyKey, IsoDate, IsoDatetime, RequestModel, UserId
+from pma_core.contracts.tasks import MAX_ESTIMATE_MINUTES, MAX_TASKS, Priority, TaskSchedule
+
+# A task to place has the same bounds whichever door it comes in by (the hand-over's SchedulableTask or
+# `POST /v1/runs`'s RunTask): a hand-over its schema admits is then always a task a run can take.
+TaskTitle = Annotated[str, Field(min_length=1, max_length=200)]
+TaskMinutes = Annotated[int, Field(gt=0, le=MAX_ESTIMATE_MINUTES, description="Minutes, 1..2400.")]
+# Postgres int4 (scheduler_runs.plan_revision).
+MAX_REVISION = 2_147_483_647
 
 
 class SchedulableTask(RequestModel):
+    """A task of the hand-over, as the planner holds it: when both are given, `deadline` must be after
+    `earliest_start`."""
+
     id: UUID
-    title: str
-    estimate_minutes: int = Field(gt=0)
+    title: TaskTitle
+    estimate_minutes: TaskMinutes
     priority: Priority
-    earliest_start: datetime | None
-    deadline: datetime | None
-    depends_on: list[UUID]
+    earliest_start: IsoDatetime | None
+    deadline: IsoDatetime | None
+    depends_on: list[UUID] = Field(max_length=MAX_TASKS, description="Ids of other tasks of the same hand-over.")
     splittable: bool
-    min_chunk_minutes: int | None
+    min_chunk_minutes: TaskMinutes | None
     tags: list[str]
 
 
 class ScheduleRequest(RequestModel):
+    """The planner's hand-over of a plan's open tasks. Each task id appears once; `depends_on` names tasks
+    of the same request and forms no cycle; the `Idempotency-Key` header, when given, equals
+    `idempotency_key`."""
+
     user_id: UserId
     plan_id: UUID
-    plan_revision: int = Field(ge=1)
+    plan_revision: int = Field(ge=1, le=MAX_REVISION)
     tasks: list[SchedulableTask] = Field(min_length=1, max_length=MAX_TASKS)
-    due_at: datetime | None
+    due_at: IsoDatetime | None
     constraints: dict[str, Any]
     idempotency_key: IdempotencyKey
 
@@ -57,6 +71,9 @@ LocalTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RunStatus = Literal["pending", "running", "succeeded", "partial", "failed"]
+# An IANA name's characters (e.g. America/Port-au-Prince, Etc/GMT+5); whether the zone exists is the
+# time zone database's to say (a 422 naming `body.time_zone` otherwise).
+TIME_ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
 
 
 class _Strict(RequestModel):
@@ -64,7 +81,8 @@ class _Strict(RequestModel):
 
 
 class TimeWindow(_Strict):
-    """A daily window in local time, "HH:MM" to "HH:MM" (24:00 allowed as an end)."""
+    """A daily window in local time, "HH:MM" to "HH:MM" (24:00 allowed as an end): `end` must be after
+    `start`."""
 
     start: LocalTime
     end: LocalTime
@@ -83,13 +101,18 @@ def _default_week() -> dict[Weekday, list[TimeWindow]]:
 class SchedulingProfile(_Strict):
     """How a user wants to be scheduled. Every time is local to `time_zone` (IANA, e.g. Europe/Berlin)."""
 
-    time_zone: str = Field(default="UTC", max_length=64, description="IANA time zone, e.g. Europe/Berlin.")
+    time_zone: str = Field(
+        default="UTC",
+        max_length=64,
+        pattern=TIME_ZONE_PATTERN,
+        description="IANA time zone, e.g. Europe/Berlin: one the server's time zone database knows.",
+    )
     working_hours: dict[Weekday, list[TimeWindow]] = Field(
         default_factory=_default_week, description="Working windows per weekday; a day left out is not worked."
     )
-    days_off: list[date] = Field(default_factory=list, max_length=366)
+    days_off: list[IsoDate] = Field(default_factory=list, max_length=366, description="Days off, YYYY-MM-DD.")
     buffer_minutes: int = Field(default=10, ge=0, le=120, description="Kept free between two blocks.")
-    min_chunk_minutes: int = Field(default=30, ge=15, le=480)
+    min_chunk_minutes: int = Field(default=30, ge=15, le=480, description="At most `max_chunk_minutes`.")
     max_chunk_minutes: int = Field(default=120, ge=15, le=600)
     daily_focus_cap_minutes: int = Field(default=360, ge=15, le=1440, description="Never more blocks a day.")
     lunch: TimeWindow | None = Field(default_factory=lambda: TimeWindow(start="12:00", end="13:00"))
@@ -115,22 +138,39 @@ class ProfileRead(SchedulingProfile):
 
 
 class RunTask(_Strict):
-    """An inline task of `POST /v1/runs` (the same fields the planner hands over)."""
+    """An inline task of `POST /v1/runs` (the same fields the planner hands over): when both are given,
+    `deadline` must be after `earliest_start`."""
 
     id: UUID
-    title: str = Field(min_length=1, max_length=200)
-    estimate_minutes: int = Field(gt=0, le=2_400)
+    title: TaskTitle
+    estimate_minutes: TaskMinutes
     priority: Priority = "normal"
     earliest_start: IsoDatetime | None = None
     deadline: IsoDatetime | None = None
     hard_deadline: bool = False
-    depends_on: list[UUID] = Field(default_factory=list, max_length=MAX_RUN_TASKS)
+    depends_on: list[UUID] = Field(
+        default_factory=list, max_length=MAX_RUN_TASKS, description="Ids of other tasks of the same run."
+    )
     splittable: bool = False
-    min_chunk_minutes: int | None = Field(default=None, gt=0, le=2_400)
+    min_chunk_minutes: TaskMinutes | None = None
+
+
+# "Exactly one of plan_id and tasks", as JSON Schema says it: one present and not null, the other absent or
+# null. The model validator below makes the same check for Python callers.
+_ONE_SOURCE: dict[str, Any] = {
+    "oneOf": [
+        {"required": ["plan_id"], "properties": {"plan_id": {"type": "string"}, "tasks": {"type": "null"}}},
+        {"required": ["tasks"], "properties": {"tasks": {"type": "array"}, "plan_id": {"type": "null"}}},
+    ]
+}
 
 
 class RunCreate(_Strict):
-    """A run on demand: a plan the planner holds (its open tasks) or inline tasks; `dry_run` proposes only."""
+    """A run on demand: a plan the planner holds (its open tasks) or inline tasks, exactly one of `plan_id`
+    and `tasks`; `dry_run` proposes only. Each task id appears once; `depends_on` names tasks of the same
+    request and forms no cycle; a plan must be one the planner holds for the user (else 404)."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_SOURCE)
 
     user_id: UserId
     plan_id: UUID | None = None

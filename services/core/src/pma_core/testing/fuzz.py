@@ -100,7 +100,7 @@ async def fuzz(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=scratch,
-            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "160"},
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "160", "SCHEMATHESIS_HOOKS": "pma_core.testing.fuzz_hooks"},
         )
         output, _ = await process.communicate()
         return FuzzRun(exit_code=await process.wait(), output=output.decode(errors="replace"))

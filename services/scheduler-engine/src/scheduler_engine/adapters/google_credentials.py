@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from google.oauth2.credentials import Credentials
 
 from pma_core.clock import utc_now
-from pma_core.errors import NotFoundError, UpstreamError, ValidationFailedError
+from pma_core.errors import ConflictError, NotFoundError, UpstreamError, ValidationFailedError
 from scheduler_engine.settings import GoogleSettings
 
 SCOPES = ("https://www.googleapis.com/auth/calendar",)
@@ -78,7 +78,9 @@ class GoogleAccounts:
 
     async def store(self, user_id: str, refresh_token: str) -> None:
         if self._fernet is None:
-            raise ValidationFailedError("GOOGLE_TOKEN_KEY is not set: grants cannot be stored encrypted")
+            raise ConflictError(
+                "GOOGLE_TOKEN_KEY is not set: grants cannot be stored encrypted", code="google_not_configured"
+            )
         await self._pool.execute(
             """INSERT INTO google_credentials (user_id, refresh_token, scopes) VALUES ($1, $2, $3)
                ON CONFLICT (user_id) DO UPDATE SET refresh_token = EXCLUDED.refresh_token,
@@ -99,6 +101,14 @@ class GoogleAccounts:
         return bool(deleted)
 
 
+def google_not_configured() -> ConflictError:
+    """The flow cannot start on this deployment: a state of the service's configuration, not bad input (409)."""
+    return ConflictError(
+        "Google is not configured on this scheduler: set GOOGLE_CLIENT_ID and GOOGLE_TOKEN_KEY",
+        code="google_not_configured",
+    )
+
+
 class ConsentFlow:
     """The web flow: `start` gives the consent URL (offline access, PKCE S256, a single-use state kept
     server-side); `finish` takes Google's redirect, exchanges the code and stores the grant."""
@@ -110,7 +120,7 @@ class ConsentFlow:
 
     async def start(self, user_id: str) -> str:
         if not self._settings.client_id or not self._settings.token_key:
-            raise ValidationFailedError("Google is not configured: set GOOGLE_CLIENT_ID and GOOGLE_TOKEN_KEY")
+            raise google_not_configured()
         state = secrets.token_urlsafe(32)
         verifier, challenge = pkce_pair()
         await self._pool.execute(

@@ -52,8 +52,10 @@ class FeedRepository:
         return token
 
     async def admits(self, user_id: str, token: str) -> bool:
+        """Whether `token` is the user's; any string may come in, so the bytes are compared
+        (`compare_digest` refuses str with non-ASCII characters)."""
         stored = await self._pool.fetchval("SELECT token FROM calendar_feeds WHERE user_id = $1", user_id)
-        return stored is not None and secrets.compare_digest(stored, token)
+        return stored is not None and secrets.compare_digest(stored.encode(), token.encode(errors="surrogatepass"))
 
 
 class SyncStateRepository:

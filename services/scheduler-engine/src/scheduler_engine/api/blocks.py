@@ -21,8 +21,10 @@ from scheduler_engine.deps import BlocksDep, BusyDep
 from scheduler_engine.domain.models import Interval
 
 router = APIRouter(prefix="/v1", tags=["calendars"])
-From = Annotated[IsoDatetime, Query(alias="from", description="The window's start (inclusive).")]
-To = Annotated[IsoDatetime, Query(alias="to", description="The window's end (exclusive).")]
+From = Annotated[IsoDatetime, Query(alias="from", description="The window's start (inclusive): before `to`.")]
+To = Annotated[
+    IsoDatetime, Query(alias="to", description="The window's end (exclusive): after `from`, within the route's days.")
+]
 
 
 @router.get("/blocks", response_model=BlockListRead, summary="a user's blocks in a window")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
 from pma_core.app.params import UserQuery
+from pma_core.app.schemas import error_responses
 from pma_core.clock import utc_now
 from pma_core.contracts.common import IsoDatetime, UserId
 from pma_core.contracts.scheduling import ChangeListRead, ChangeRead
@@ -35,7 +36,11 @@ async def feed_url(user_id: UserId, feeds: FeedsDep, state: StateDep) -> FeedRea
 @router.get(
     "/calendars/{user_id}.ics",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, 304: {"description": "Not modified (If-None-Match)"}},
+    responses={
+        200: {"content": {"text/calendar": {}}},
+        304: {"description": "Not modified (If-None-Match)"},
+        **error_responses(404),
+    },
     summary="the user's blocks as an ICS feed",
 )
 async def ics_feed(

@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_header_key
+from pma_core.app.schemas import error_responses
 from pma_core.contracts.scheduling import RunCreate, RunRead, ScheduleAccepted, ScheduleRequest
 from pma_core.errors import NotFoundError
 from scheduler_engine.adapters.runs import run_read
@@ -17,7 +18,11 @@ router = APIRouter(prefix="/v1", tags=["runs"])
 
 
 @router.post(
-    "/schedule", response_model=ScheduleAccepted, status_code=status.HTTP_202_ACCEPTED, summary="take a plan's tasks"
+    "/schedule",
+    response_model=ScheduleAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": ScheduleAccepted, "description": "The run this key made"}, **error_responses(409)},
+    summary="take a plan's tasks",
 )
 async def schedule(
     body: ScheduleRequest, runs: RunsDep, response: Response, key: IdempotencyKeyHeader = None
@@ -33,12 +38,23 @@ async def schedule(
     return ScheduleAccepted(run_id=run.id, status=run.status)
 
 
-@router.post("/runs", response_model=ScheduleAccepted, status_code=status.HTTP_202_ACCEPTED, summary="run on demand")
+@router.post(
+    "/runs",
+    response_model=ScheduleAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        200: {"model": ScheduleAccepted, "description": "The run this Idempotency-Key already made"},
+        **error_responses(404, 409, 502),
+    },
+    summary="run on demand",
+)
 async def create_run(
     body: RunCreate, runs: RunsDep, planner: PlannerDep, response: Response, key: IdempotencyKeyHeader = None
 ) -> ScheduleAccepted:
     """Schedule a plan's open tasks (read from the planner) or inline `tasks`; with `dry_run` the run is a
-    proposal: its blocks are in the run, no block is kept and no calendar touched. Poll `GET /v1/runs/{id}`."""
+    proposal: its blocks are in the run, no block is kept and no calendar touched. Poll `GET /v1/runs/{id}`.
+    A `plan_id` the planner does not hold for the user is a 404; the planner failing is a 502 (503 when it
+    cannot be reached). The same `Idempotency-Key` answers 200 with the first run (409 with another body)."""
     if body.tasks is not None:
         spec = from_run_request(body, body.tasks)
     else:
@@ -53,7 +69,12 @@ async def create_run(
     return ScheduleAccepted(run_id=run.id, status=run.status)
 
 
-@router.get("/runs/{run_id}", response_model=RunRead, summary="a run: status, blocks, tasks, solver figures")
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunRead,
+    responses=error_responses(404),
+    summary="a run: status, blocks, tasks, solver figures",
+)
 async def get_run(run_id: UUID, user_id: UserQuery, repository: RunRepositoryDep, blocks: BlocksDep) -> RunRead:
     """404 for an unknown run or another user's."""
     row = await repository.row(user_id, run_id)
