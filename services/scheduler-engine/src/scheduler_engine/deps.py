@@ -156,3 +156,8 @@ ProfilesDep = Annotated[ProfileRepository, Depends(_profiles)]
 FeedsDep = Annotated[FeedRepository, Depends(_feeds)]
 PlannerDep = Annotated[PlannerGateway, Depends(_planner)]
 BusyDep = Annotated[BusyReader, Depends(_busy)]
+
+
+def postgres_pool(state: StateDep) -> asyncpg.Pool:
+    """The dependency `DELETE /v1/users/{user_id}` deletes through (core's route, pma_core.app.users)."""
+    return state.pool

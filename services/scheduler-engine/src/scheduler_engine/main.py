@@ -17,7 +17,7 @@ from scheduler_engine import __version__
 from scheduler_engine.adapters.google_calendar import GoogleCalendar, RetryPolicy
 from scheduler_engine.adapters.google_credentials import GoogleAccounts
 from scheduler_engine.adapters.planner import PlannerGateway
-from scheduler_engine.api import routers
+from scheduler_engine.api import ADMIN_ROUTES, routers
 from scheduler_engine.deps import State
 from scheduler_engine.settings import Settings
 
@@ -100,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         routers=routers,
         public_paths=PUBLIC_PATHS,
+        admin_routes=ADMIN_ROUTES,
     )
 
 
