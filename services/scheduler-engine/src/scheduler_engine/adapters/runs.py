@@ -129,8 +129,26 @@ class RunRepository:
             error[:2000] if error else None,
         )
 
+    async def claim_report(self, run_id: UUID, *, lease_seconds: float) -> bool:
+        # One UPDATE: of two senders (the run's task, a sweep of any replica), one gets the row.
+        claimed = await self._pool.fetchval(
+            """UPDATE scheduler_runs SET report_claimed_until = now() + make_interval(secs => $2)
+               WHERE id = $1 AND planner_notified_at IS NULL
+                 AND (report_claimed_until IS NULL OR report_claimed_until < now())
+               RETURNING id""",
+            run_id,
+            lease_seconds,
+        )
+        return claimed is not None
+
+    async def release_report(self, run_id: UUID) -> None:
+        await self._pool.execute("UPDATE scheduler_runs SET report_claimed_until = NULL WHERE id = $1", run_id)
+
     async def reported(self, run_id: UUID) -> None:
-        await self._pool.execute("UPDATE scheduler_runs SET planner_notified_at = now() WHERE id = $1", run_id)
+        await self._pool.execute(
+            "UPDATE scheduler_runs SET planner_notified_at = now(), report_claimed_until = NULL WHERE id = $1",
+            run_id,
+        )
 
     async def unfinished(self, *, older_than: datetime, limit: int) -> list[UUID]:
         rows = await self._pool.fetch(
@@ -146,6 +164,7 @@ class RunRepository:
             """SELECT id FROM scheduler_runs
                WHERE planner_notified_at IS NULL AND plan_id IS NOT NULL AND dry_run = false
                  AND status IN ('succeeded', 'partial', 'failed')
+                 AND (report_claimed_until IS NULL OR report_claimed_until < now())
                ORDER BY finished_at LIMIT $1""",
             limit,
         )

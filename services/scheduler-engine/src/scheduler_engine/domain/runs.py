@@ -36,6 +36,9 @@ from scheduler_engine.domain.ports import (
 )
 
 _log = logging.getLogger(__name__)
+# How long a claimed report stays another sender's: longer than a report takes (the planner client's
+# timeout and retries), short enough that a replica that died holding one delays it little.
+REPORT_LEASE_SECONDS = 60.0
 Solve = Callable[[Problem], Solution]
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -158,10 +161,14 @@ class RunService:
             return False
         if run.status not in ("succeeded", "partial", "failed") or run.finished_at is None:
             return False
-        if await self.reporter.report(run.spec.plan_id, await self._result(run)):
-            await self.runs.reported(run_id)
-            return True
-        return False
+        if not await self.runs.claim_report(run_id, lease_seconds=REPORT_LEASE_SECONDS):
+            return False  # sent already, or being sent by the run's task or another replica's sweep
+        taken = False
+        try:
+            taken = await self.reporter.report(run.spec.plan_id, await self._result(run))
+        finally:  # a report not taken (or raising) gives the claim back for the next sweep
+            await (self.runs.reported(run_id) if taken else self.runs.release_report(run_id))
+        return taken
 
     async def _result(self, run: RunRecord) -> ScheduleResult:
         assert run.finished_at is not None
