@@ -27,6 +27,7 @@ from observer_agent.domain.coda_rows import (
     fit_row,
     fit_text,
 )
+from observer_agent.domain.ports import PosterBusy
 from observer_agent.settings import CodaSettings
 from pma_core.contracts.reflections import reflection_key
 from pma_core.errors import AppError
@@ -283,6 +284,31 @@ async def test_the_limiter_waits_when_writes_outrun_the_window(
     assert fake_time.waits == [6.0]
     assert len(coda.requests("write")) == 7
     assert coda.key_counts(DOC, TABLE, "c-key") == Counter({row.key: 1 for row in rows})
+
+
+async def test_a_bounded_write_without_a_slot_in_time_sends_and_books_nothing(
+    coda: FakeCoda, thread: CodaThread, fake_time: FakeTime
+) -> None:
+    rows = [reflection(day=date(2026, 5, 1) + timedelta(days=n)) for n in range(6)]
+    for row in rows[:5]:
+        await thread.upsert(row)
+    with pytest.raises(PosterBusy) as caught:
+        await thread.upsert(rows[5], within=5.0)  # the next slot is 6 s away: the caller would wait past its time
+    assert caught.value.wait_seconds == 6.0
+    assert (fake_time.waits, len(coda.requests("write"))) == ([], 5)
+    await thread.upsert(rows[5], within=6.0)  # the refused call booked nothing: this one has that 6th slot
+    assert (fake_time.waits, len(coda.requests("write"))) == ([6.0], 6)
+
+
+async def test_a_bounded_write_does_not_retry_past_its_time(
+    coda: FakeCoda, thread: CodaThread, fake_time: FakeTime
+) -> None:
+    coda.inject("rate_limit_429", times=1, kind="write")
+    with pytest.raises(CodaError) as caught:
+        await thread.upsert(reflection(), within=3.0)  # the back-off after a 429 is 6 s
+    assert caught.value.status == 429
+    assert "no time left" in caught.value.message
+    assert (fake_time.waits, len(coda.requests("write"))) == ([], 1)
 
 
 def test_a_long_text_is_cut_on_a_word_boundary_with_a_pointer_to_the_full_reflection() -> None:

@@ -13,7 +13,15 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from pma_core.contracts.activity import ActiveUsersRead
-from pma_core.contracts.daily_threads import DailyThreadRead, DailyThreadUpsert, DailyThreadWriteRead
+from pma_core.contracts.daily_threads import (
+    DailyThreadRead,
+    DailyThreadUpsert,
+    DailyThreadWriteRead,
+    DayScoreParts,
+    SimilarDayHit,
+    SimilarDaysRead,
+    SimilarDaysRequest,
+)
 from pma_core.contracts.events import EventListRead, EventRead
 from pma_core.contracts.executions import ExecutionListRead, ExecutionRead
 from pma_core.contracts.library import PromptTemplateListRead
@@ -137,6 +145,23 @@ def standins(records: Records) -> FastAPI:
         )  # fmt: skip
         records.threads[(body.user_id, body.key)] = thread
         return DailyThreadWriteRead(thread=thread, outcome="updated" if previous else "created")
+
+    @app.post("/v1/similar_days")
+    async def similar_days(body: SimilarDaysRequest) -> SimilarDaysRead:
+        # The user's other threads, newest write first, scored by rank alone: the gateway's ranking is its own
+        # tests' concern; the observer's is what it does with the hits.
+        others = [t for (user, key), t in records.threads.items() if user == body.user_id and key != body.key]
+        others = [t for t in others if body.kind is None or t.kind == body.kind]
+        ranked = sorted(others, key=lambda t: t.updated_at, reverse=True)[: body.limit]
+        hits = []
+        for rank, thread in enumerate(ranked, start=1):
+            rrf = round(1 / (60 + rank), 6)
+            parts = DayScoreParts(
+                dense_rank=rank, dense_similarity=None, lexical_rank=None, lexical_score=None, rrf=rrf, recency=1.0,
+                final=rrf,
+            )  # fmt: skip
+            hits.append(SimilarDayHit(thread=thread, score=rrf, parts=parts))
+        return SimilarDaysRead(hits=hits, took_ms=0.0)
 
     @app.post("/v1/remember")
     async def remember(body: MemoryCreate) -> RememberRead:

@@ -4,6 +4,7 @@ to the fake Coda exactly once, indexed and remembered, and bad input refused wit
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,9 +12,10 @@ from uuid import uuid4
 
 from pma_core.contracts.scheduling import BusyInterval
 from pma_core.contracts.tasks import TaskRead
+from pma_core.testing.fake_coda import FakeCoda
 
 from .builders import at, block, run, task
-from .conftest import DOC, TABLE, Observer, ObserverFactory
+from .conftest import DOC, TABLE, Observer, ObserverFactory, coda_settings
 from .standins import Records
 
 Json = dict[str, Any]
@@ -142,6 +144,26 @@ async def test_a_dropped_connection_after_the_write_landed_posts_one_row(observe
     assert len(observer.coda.requests("write")) == 2
 
 
+async def test_an_explicit_post_answers_within_its_wait_when_the_write_limit_is_booked(
+    start_observer: ObserverFactory, coda: FakeCoda
+) -> None:
+    # One Coda write per 20 s: the first trigger's delivery takes it and the second's waits for the next one,
+    # in the background. The explicit post of the second finds no write slot within post_wait_seconds (2 s):
+    # it once queued behind the limiter (a fuzz run saw 13.4 s); it answers now, the row still owed, no error.
+    async with start_observer(coda=coda_settings(coda, write_limit=1, limit_window_seconds=20.0)) as observer:
+        [first] = (await _daily(observer, user_id="ada", date=str(DAY)))["reflections"]
+        await _reflection_until(observer, first["id"], _posted)
+        [second] = (await _daily(observer, user_id="ada", date=str(DAY + timedelta(days=1))))["reflections"]
+        started = time.monotonic()
+        response = await observer.http.post(f"/v1/reflections/{second['id']}/post", json={"user_id": "ada"})
+        elapsed = time.monotonic() - started
+        assert response.status_code == 200, response.text
+        assert elapsed < 4.0, elapsed  # post_wait_seconds (2 s) and the calls, not the limiter's 20 s
+        posting = response.json()["posting"]
+        assert (posting["status"], posting["error"]) == ("unposted", None)
+        assert len(observer.coda.requests("write")) == 1
+
+
 async def test_without_coda_the_reflection_is_stored_unposted(start_observer: ObserverFactory) -> None:
     async with start_observer(coda_configured=False) as observer:
         _seed_day(observer.records)
@@ -216,6 +238,30 @@ async def test_bad_input_is_a_clear_4xx(observer: Observer) -> None:
     assert inverted.status_code == 422
 
 
+async def test_a_period_at_the_ends_of_the_calendar_is_a_422_not_a_server_error(observer: Observer) -> None:
+    # 9999-W52 ends on 2 January 10000 and the UTC window of 9999-12-31 runs past it: both once overflowed
+    # `date` (a 500) before the period was checked; a day before 2000 is refused by the contract itself.
+    cases = [
+        ("/v1/reflections/daily", {"date": "9999-12-31"}, "not begun anywhere"),
+        ("/v1/reflections/weekly", {"week": "9999-W52"}, "not begun anywhere"),
+        ("/v1/reflections/weekly", {"user_id": "ada", "week": "9999-W52"}, "has not begun"),
+        ("/v1/reflections/daily", {"user_id": "ada", "date": "9999-12-31"}, "in the future"),
+        ("/v1/reflections/daily", {"date": "1999-12-31"}, "before 2000-01-01"),
+        ("/v1/reflections/weekly", {"week": "1999-W52"}, "before 2000-W01"),
+        ("/v1/reflections/weekly", {"user_id": "ada", "week": "0000-W01"}, "before 2000-W01"),
+    ]
+    for path, body, words in cases:
+        response = await observer.http.post(path, json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert words in response.text, (body, response.text)
+    chart = await observer.http.get("/v1/reflections/ada/weekly/0000-W01/chart.svg")
+    assert chart.status_code == 422, chart.text
+    # The first period taken: its "week before" (1999-W52, for the trend) is read, never refused.
+    first_week = await observer.http.post("/v1/reflections/weekly", json={"user_id": "ada", "week": "2000-W01"})
+    first_day = await observer.http.post("/v1/reflections/daily", json={"user_id": "ada", "date": "2000-01-01"})
+    assert (first_week.status_code, first_day.status_code) == (200, 200), (first_week.text, first_day.text)
+
+
 async def test_another_users_reflection_is_a_404(observer: Observer) -> None:
     _seed_day(observer.records)
     [made] = (await _daily(observer, user_id="ada", date=str(DAY)))["reflections"]
@@ -223,6 +269,20 @@ async def test_another_users_reflection_is_a_404(observer: Observer) -> None:
     assert response.status_code == 404
     retry = await observer.http.post(f"/v1/reflections/{made['id']}/post", json={"user_id": "mallory"})
     assert retry.status_code == 404
+
+
+async def test_similar_days_are_the_users_other_reflections(observer: Observer) -> None:
+    made = []
+    for offset in range(3):
+        [reflection] = (await _daily(observer, user_id="ada", date=str(DAY + timedelta(days=offset))))["reflections"]
+        made.append(await _reflection_until(observer, reflection["id"], lambda r: r["indexed"]))
+    response = await observer.http.get(f"/v1/reflections/{made[0]['id']}/similar", params={"user_id": "ada"})
+    assert response.status_code == 200, response.text
+    hits = response.json()["hits"]
+    assert sorted(h["reflection"]["id"] for h in hits) == sorted(r["id"] for r in made[1:])
+    assert all(h["score"] > 0 for h in hits)
+    strangers = await observer.http.get(f"/v1/reflections/{made[0]['id']}/similar", params={"user_id": "mallory"})
+    assert strangers.status_code == 404
 
 
 async def test_weekly_reflection_remembers_insights_and_serves_its_chart(observer: Observer) -> None:

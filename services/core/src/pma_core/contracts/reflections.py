@@ -24,30 +24,87 @@ PostingStatus = Literal["unposted", "pending", "posted"]
 DefaultDay = Literal["yesterday", "today"]
 MAX_SUGGESTIONS = 3
 
-_ISO_WEEK = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
+# Reflections start on 1 January 2000: no earlier day or week is reflected on (a date before it is a typo,
+# and datetime cannot hold the UTC window of a day near year 1).
+EARLIEST_DAY = date(2000, 1, 1)
+# ASCII digits only ([0-9], not Python's \d, which takes any script's digits as int() does).
+_ISO_WEEK = re.compile(r"^(?P<year>[0-9]{4})-W(?P<week>[0-9]{2})$")
+_ISO_DAY_PATTERN = r"^[2-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"  # beside `format: date`: from year 2000
+
+
+def _has_week_53(year: int) -> bool:
+    return date(year, 12, 28).isocalendar().week == 53  # 28 December is always in the year's last week
+
+
+def _iso_week_pattern() -> str:
+    """The ISO weeks from 2000-W01 that exist, as a regular expression (so the OpenAPI says what is taken).
+
+    Weeks 01..52 exist every year; week 53 only in the years whose calendar gives it one. The Gregorian
+    calendar repeats every 400 years, so a year has a week 53 by its century modulo 4 and its last two
+    digits: one alternative per century class, each listing the two-digit years with a week 53.
+    """
+    # The centuries 20..99 by their remainder modulo 4, as a regular expression of two digits.
+    centuries = {0: "[2468][048]|[3579][26]", 1: "[2468][159]|[3579][37]", 2: "[2468][26]|[3579][048]",
+                 3: "[2468][37]|[3579][159]"}  # fmt: skip
+    long_years = [
+        f"(?:{centuries[c]})(?:{'|'.join(f'{y:02d}' for y in range(100) if _has_week_53(2000 + 100 * c + y))})"
+        for c in range(4)
+    ]
+    return rf"^(?:[2-9][0-9]{{3}}-W(?:0[1-9]|[1-4][0-9]|5[0-2])|(?:{'|'.join(long_years)})-W53)$"
+
+
+ISO_WEEK_PATTERN = _iso_week_pattern()
 
 
 def parse_iso_week(value: str) -> tuple[int, int]:
-    """("2026-W48") -> (2026, 48); a week the year does not have (W00, W54, W53 of a 52-week year) is refused."""
+    """("2026-W48") -> (2026, 48); a week the year does not have (W00, W54, W53 of a 52-week year) is refused.
+
+    Any year from 1 parses (the week before 2000-W01 is 1999-W52, a weekly trend's "week before"); what a
+    client may send is `IsoWeek`, from 2000-W01."""
     match = _ISO_WEEK.fullmatch(value)
     if match is None:
         raise ValueError("expected an ISO week such as 2026-W48")
     year, week = int(match["year"]), int(match["week"])
-    weeks_in_year = date(year, 12, 28).isocalendar().week  # 28 December is always in the year's last week
+    if year < 1:
+        raise ValueError(f"{value}: there is no year 0")
+    weeks_in_year = 53 if _has_week_53(year) else 52
     if not 1 <= week <= weeks_in_year:
         raise ValueError(f"{year} has ISO weeks 1..{weeks_in_year}, not {week}")
     return year, week
 
 
 def _valid_week(value: str) -> str:
+    match = _ISO_WEEK.fullmatch(value)
+    if match is not None and int(match["year"]) < EARLIEST_DAY.year:
+        raise ValueError(f"{value} is before {EARLIEST_DAY.year}-W01: reflections start in {EARLIEST_DAY.year}")
     parse_iso_week(value)
     return value
 
 
+def _not_before_earliest(value: date) -> date:
+    if value < EARLIEST_DAY:
+        raise ValueError(f"{value} is before {EARLIEST_DAY}: reflections start on {EARLIEST_DAY}")
+    return value
+
+
+# The pattern lives in the OpenAPI only: `_valid_week` checks the same with a message a person can read.
 IsoWeek = Annotated[
     str,
-    Field(pattern=r"^\d{4}-W\d{2}$", examples=["2026-W48"], description="An ISO 8601 week, YYYY-Www."),
+    Field(
+        examples=["2026-W48"],
+        description="An ISO 8601 week, YYYY-Www, from 2000-W01 (W53 only in a year that has one).",
+        json_schema_extra={"pattern": ISO_WEEK_PATTERN},
+    ),
     AfterValidator(_valid_week),
+]
+# A local day reflected on: YYYY-MM-DD from 2000-01-01 (the year's pattern says so beside `format: date`).
+ReflectionDay = Annotated[
+    IsoDate,
+    AfterValidator(_not_before_earliest),
+    Field(
+        description="A local date, YYYY-MM-DD, from 2000-01-01.",
+        json_schema_extra={"pattern": _ISO_DAY_PATTERN},
+    ),
 ]
 
 
@@ -62,7 +119,10 @@ class _Strict(RequestModel):
 
 class DailyTrigger(_Strict):
     user_id: UserId | None = Field(default=None, description="Omitted: every user with activity.")
-    date: IsoDate | None = Field(default=None, description="The user's local date; omitted: see `default_day`.")
+    date: ReflectionDay | None = Field(
+        default=None,
+        description="The user's local date, from 2000-01-01 and not after their today; omitted: see `default_day`.",
+    )
     default_day: DefaultDay = Field(
         default="yesterday", description="The local day reflected on when `date` is omitted (ignored beside it)."
     )
@@ -70,7 +130,10 @@ class DailyTrigger(_Strict):
 
 class WeeklyTrigger(_Strict):
     user_id: UserId | None = Field(default=None, description="Omitted: every user with activity.")
-    week: IsoWeek | None = Field(default=None, description="Omitted: the ISO week of the user's yesterday.")
+    week: IsoWeek | None = Field(
+        default=None,
+        description="A week that has begun for the user (a later one is a 422); omitted: the week of their yesterday.",
+    )
 
 
 class ReflectionUserRequest(_Strict):

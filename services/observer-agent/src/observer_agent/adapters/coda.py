@@ -6,9 +6,10 @@ never add a second one. Coda queues writes (202 + requestId): `mutation_status` 
 and `find_rows` reads with `X-Coda-Doc-Version: latest`, so it never answers from a stale snapshot.
 
 One limiter per instance (so per token) keeps under Coda's published 10 writes and 100 reads per 6 s,
-waiting rather than failing. Coda's buckets are per user (and IP), so 429s can still come from other
-clients: they are retried after at least `backoff_seconds`, doubling up to 60 s (Coda sends no
-Retry-After; one that does arrive is honoured up to that cap).
+waiting rather than failing (unless the caller bounded its wait: `within`, see `PosterBusy`). Coda's
+buckets are per user (and IP), so 429s can still come from other clients: they are retried after at least
+`backoff_seconds`, doubling up to 60 s (Coda sends no Retry-After; one that does arrive is honoured up to
+that cap).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from observer_agent.domain.coda_rows import ThreadRow, fit_row
+from observer_agent.domain.ports import PosterBusy
 from observer_agent.settings import CodaSettings
 from pma_core.errors import UpstreamError
 
@@ -66,23 +68,28 @@ class CodaNotConfigured(CodaError):  # noqa: N818 - the name callers were promis
 
 
 class _Limiter:
-    """At most `limit` calls in any `window` seconds (sliding); callers wait their turn in order."""
+    """At most `limit` calls in any `window` seconds (sliding); callers wait their turn in order.
+
+    A caller books the earliest free slot at once and sleeps until it, so how long it would wait is known
+    before it waits: one given `within` that cannot have a slot in time books nothing (`PosterBusy`), so
+    an explicit post answers in its own time instead of queueing behind every delivery in flight.
+    """
 
     def __init__(self, limit: int, window: float, *, sleep: Sleep, clock: Clock) -> None:
         self._limit, self._window, self._sleep, self._clock = limit, window, sleep, clock
-        self._stamps: deque[float] = deque()
-        self._lock = asyncio.Lock()
+        self._slots: deque[float] = deque()  # booked, in order: the last ones may lie in the future
 
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = self._clock()
-                while self._stamps and self._stamps[0] <= now - self._window:
-                    self._stamps.popleft()
-                if len(self._stamps) < self._limit:
-                    self._stamps.append(now)
-                    return
-                await self._sleep(self._stamps[0] + self._window - now)
+    async def acquire(self, *, within: float | None = None) -> None:
+        now = self._clock()
+        while self._slots and self._slots[0] <= now - self._window:
+            self._slots.popleft()
+        # The `limit`-th booking back must have left the window; fewer bookings than that are all past.
+        slot = now if len(self._slots) < self._limit else max(now, self._slots[-self._limit] + self._window)
+        if within is not None and slot - now > within:
+            raise PosterBusy(slot - now)
+        self._slots.append(slot)
+        if slot > now:
+            await self._sleep(slot - now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +104,7 @@ class CodaThread:
     """Posts `ThreadRow`s to the configured Coda table, reads them back by key; `aclose` when done."""
 
     def __init__(self, settings: CodaSettings, *, sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic) -> None:
-        self._settings, self._sleep = settings, sleep
+        self._settings, self._sleep, self._clock = settings, sleep, clock
         window = settings.limit_window_seconds
         self._limits: dict[_Kind, _Limiter] = {
             "write": _Limiter(settings.write_limit, window, sleep=sleep, clock=clock),
@@ -109,25 +116,25 @@ class CodaThread:
     def configured(self) -> bool:
         return self._settings.configured
 
-    async def upsert(self, row: ThreadRow) -> str:
+    async def upsert(self, row: ThreadRow, *, within: float | None = None) -> str:
         """Insert the row, or update every row holding its key; returns Coda's requestId for the write.
 
         Its long texts are first fitted into Coda's 85 KB row limit (a refused row never succeeds).
         """
         doc_id, table_id, key_column = self._target()
         body = {"rows": [{"cells": self._cells(fit_row(row))}], "keyColumns": [key_column]}
-        response = await self._call("write", "POST", _rows_path(doc_id, table_id), body=body)
+        response = await self._call("write", "POST", _rows_path(doc_id, table_id), body=body, within=within)
         request_id = _json(response).get("requestId")
         if not isinstance(request_id, str) or not request_id:
             raise CodaError(response.status_code, "the answer to an upsert carries no requestId")
         return request_id
 
-    async def mutation_status(self, request_id: str) -> MutationState:
+    async def mutation_status(self, request_id: str, *, within: float | None = None) -> MutationState:
         """Whether a write has landed; "missing" when Coda does not know the id (expired after about a
         day, or, for a few seconds right after the write, not replicated yet)."""
         self._target()
         path = f"/mutationStatus/{quote(request_id, safe='')}"
-        response = await self._call("read", "GET", path, allow=(404,))
+        response = await self._call("read", "GET", path, allow=(404,), within=within)
         if response.status_code == 404:
             return "missing"
         return "completed" if _json(response).get("completed") is True else "pending"
@@ -177,11 +184,18 @@ class CodaThread:
         body: Any = None,
         latest: bool = False,
         allow: tuple[int, ...] = (),
+        within: float | None = None,
     ) -> httpx.Response:
-        """One request through the limiter, retried while that is safe and the attempts last."""
+        """One request through the limiter, retried while that is safe and the attempts last.
+
+        With `within`, the call's waits (for a slot, between attempts) end within that many seconds: no slot
+        in time is `PosterBusy` (nothing sent); no time left for the next retry is the failure as it stands.
+        """
+        deadline = None if within is None else self._clock() + within
         failures = stale = 0
         while True:
-            await self._limits[kind].acquire()
+            left = None if deadline is None else max(0.0, deadline - self._clock())
+            await self._limits[kind].acquire(within=left)
             outcome = await self._attempt(method, path, params=params, body=body, latest=latest, allow=allow)
             if isinstance(outcome, httpx.Response):
                 return outcome
@@ -189,12 +203,17 @@ class CodaThread:
                 stale += 1
                 if stale > _STALE_RETRIES:
                     raise CodaError(400, f"{outcome.reason} (the doc's latest version stayed unavailable)")
-                await self._sleep(_STALE_WAIT_SECONDS)
+                await self._pause(_STALE_WAIT_SECONDS, deadline, outcome)
                 continue
             failures += 1
             if failures >= self._settings.max_attempts:
                 raise CodaError(outcome.status, f"{outcome.reason} (gave up after {failures} attempts)")
-            await self._sleep(self._wait(outcome, failures))
+            await self._pause(self._wait(outcome, failures), deadline, outcome)
+
+    async def _pause(self, seconds: float, deadline: float | None, outcome: _Retry) -> None:
+        if deadline is not None and self._clock() + seconds > deadline:
+            raise CodaError(outcome.status, f"{outcome.reason} (no time left to retry within the caller's wait)")
+        await self._sleep(seconds)
 
     async def _attempt(
         self,

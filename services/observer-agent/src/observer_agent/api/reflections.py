@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from observer_agent.deps import DeliveryDep, ReflectionsDep, ReflectorDep, StateDep
 from pma_core.app.params import UserQuery
+from pma_core.app.schemas import error_responses
 from pma_core.contracts.common import IsoDate, UserId
 from pma_core.contracts.reflections import (
     DailyTrigger,
@@ -28,22 +29,30 @@ from pma_core.errors import NotFoundError, ValidationFailedError
 router = APIRouter(prefix="/v1/reflections", tags=["reflections"])
 
 
-@router.post("/daily", response_model=ReflectionRunRead, summary="build (or rebuild) daily reflections")
+# 502: the planner or the scheduler (whose records the reflection is) answered with an error.
+@router.post(
+    "/daily", response_model=ReflectionRunRead, responses=error_responses(502),
+    summary="build (or rebuild) daily reflections",
+)  # fmt: skip
 async def daily(body: DailyTrigger, reflector: ReflectorDep) -> ReflectionRunRead:
     """For one user, or for every user with activity when `user_id` is omitted; `date` is the user's local
     date (default: their yesterday, or their today with `default_day: "today"`, as the evening cron sends;
-    a date after their today is a 422). A rerun updates the same reflection; two triggers at once produce
-    one. A user with no data gets a reflection that says so."""
+    a date after their today, or before 2000-01-01, is a 422). A rerun updates the same reflection; two
+    triggers at once produce one. A user with no data gets a reflection that says so."""
     if body.user_id is None:
         return await reflector.for_everyone("daily", day=body.date, week=None, default_day=body.default_day)
     reflection = await reflector.daily(body.user_id, body.date, body.default_day)
     return ReflectionRunRead(reflections=[reflection], failed=[])
 
 
-@router.post("/weekly", response_model=ReflectionRunRead, summary="build (or rebuild) weekly reflections")
+@router.post(
+    "/weekly", response_model=ReflectionRunRead, responses=error_responses(502),
+    summary="build (or rebuild) weekly reflections",
+)  # fmt: skip
 async def weekly(body: WeeklyTrigger, reflector: ReflectorDep) -> ReflectionRunRead:
-    """`week` is an ISO week (YYYY-Www; default: the week of the user's yesterday). Also derives the
-    insights (estimate factors per tag, low-output hours) and remembers them for the planner."""
+    """`week` is an ISO week (YYYY-Www from 2000-W01; default: the week of the user's yesterday; one that has
+    not begun for the user is a 422). Also derives the insights (estimate factors per tag, low-output hours)
+    and remembers them for the planner."""
     if body.user_id is None:
         return await reflector.for_everyone("weekly", day=None, week=body.week)
     return ReflectionRunRead(reflections=[await reflector.weekly(body.user_id, body.week)], failed=[])
@@ -53,7 +62,10 @@ async def weekly(body: WeeklyTrigger, reflector: ReflectorDep) -> ReflectionRunR
 async def list_reflections(
     user_id: UserQuery,
     reflections: ReflectionsDep,
-    from_: Annotated[IsoDate | None, Query(alias="from", description="Periods ending on or after this date.")] = None,
+    from_: Annotated[
+        IsoDate | None,
+        Query(alias="from", description="Periods ending on or after this date (not after `to`: that is a 422)."),
+    ] = None,
     to: Annotated[IsoDate | None, Query(description="Periods starting on or before this date.")] = None,
     kind: ReflectionKind | None = None,
     limit: Annotated[int, Query(ge=1, le=400)] = 100,
@@ -68,13 +80,19 @@ async def list_reflections(
 
 
 # `:uuid`: GET /v1/reflections/daily is a 405 (the triggers take POST), not a 422 on a malformed id.
-@router.get("/{reflection_id:uuid}", response_model=ReflectionRead, summary="one reflection")
+@router.get(
+    "/{reflection_id:uuid}", response_model=ReflectionRead, responses=error_responses(404), summary="one reflection"
+)
 async def get_reflection(reflection_id: UUID, user_id: UserQuery, reflections: ReflectionsDep) -> ReflectionRead:
     """404 for an unknown id and for another user's reflection alike."""
     return await reflections.get(user_id, reflection_id)
 
 
-@router.post("/{reflection_id}/post", response_model=ReflectionRead, summary="post (or finish posting) to Coda")
+# Only 404: a failed Coda post or index is not an error of this call, `posting` and `indexed` say where it stands.
+@router.post(
+    "/{reflection_id}/post", response_model=ReflectionRead, responses=error_responses(404),
+    summary="post (or finish posting) to Coda",
+)  # fmt: skip
 async def post_reflection(
     reflection_id: UUID, body: ReflectionUserRequest, reflections: ReflectionsDep, delivery: DeliveryDep,
     state: StateDep,
@@ -87,7 +105,11 @@ async def post_reflection(
     return await reflections.get(body.user_id, reflection_id)
 
 
-@router.get("/{reflection_id}/similar", response_model=SimilarReflectionsRead, summary="days like this one")
+# 404: the reflection (or the gateway's thread of it); 502: the memory-gateway failed.
+@router.get(
+    "/{reflection_id}/similar", response_model=SimilarReflectionsRead, responses=error_responses(404, 502),
+    summary="days like this one",
+)  # fmt: skip
 async def similar(
     reflection_id: UUID, user_id: UserQuery, reflections: ReflectionsDep, state: StateDep,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
@@ -105,7 +127,7 @@ async def similar(
 @router.get(
     "/{user_id}/weekly/{week}/chart.svg",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}, "description": "The chart, as SVG."}},
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "The chart, as SVG."}, **error_responses(404)},
     summary="the weekly chart: planned vs actual minutes per day",
 )
 async def chart(
@@ -128,7 +150,7 @@ charts = APIRouter(prefix="/v1/charts", tags=["reflections"])
 @charts.get(
     "/{reflection_id}.svg",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}, "description": "The chart, as SVG."}},
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "The chart, as SVG."}, **error_responses(404)},
     summary="a weekly chart by its link (what the Coda row links to; no token needed)",
 )
 async def chart_link(reflection_id: Annotated[UUID, Path()], reflections: ReflectionsDep) -> Response:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from observer_agent.domain.coda_rows import ThreadRow
-from observer_agent.domain.ports import Pending, ReflectionMemory, ReflectionStore, ThreadPoster
+from observer_agent.domain.ports import Pending, PosterBusy, ReflectionMemory, ReflectionStore, ThreadPoster
 from pma_core.contracts.reflections import DailyMetrics, ReflectionRead
 from pma_core.errors import AppError
 
@@ -62,9 +63,10 @@ class Delivery:
         memory: ReflectionMemory,
         poll_seconds: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store, self.poster, self.memory = store, poster, memory
-        self.poll_seconds, self.sleep = poll_seconds, sleep
+        self.poll_seconds, self.sleep, self.clock = poll_seconds, sleep, clock
 
     async def deliver(self, reflection: ReflectionRead, *, wait_seconds: float = 0.0) -> None:
         """Do what is owed for this reflection now, unless another delivery (the sweep, another replica)
@@ -81,18 +83,23 @@ class Delivery:
         return len(claimed)
 
     async def post_now(self, reflection_id: UUID, *, wait_seconds: float) -> None:
-        """The explicit retry: it does not wait out a failed post's back-off (an upsert by key is safe)."""
-        await self._deliver_claimed(reflection_id, wait_seconds)
+        """The explicit retry: it does not wait out a failed post's back-off (an upsert by key is safe).
 
-    async def _deliver_claimed(self, reflection_id: UUID, wait_seconds: float) -> None:
+        Its caller is waiting, so its Coda calls get `wait_seconds` in all: a write that cannot start by
+        then (the client's write limit, 5 per 6 s, is booked by the deliveries in flight) is not sent and
+        stays owed for the sweep, as a write Coda has not finished by then does. Background deliveries
+        wait for their turn instead."""
+        await self._deliver_claimed(reflection_id, wait_seconds, bounded=True)
+
+    async def _deliver_claimed(self, reflection_id: UUID, wait_seconds: float, *, bounded: bool = False) -> None:
         try:
             pending = await self.store.pending(reflection_id)
             if pending is not None:
-                await self._deliver_pending(pending, wait_seconds)
+                await self._deliver_pending(pending, wait_seconds, bounded=bounded)
         finally:
             await self.store.release(reflection_id)
 
-    async def _deliver_pending(self, pending: Pending, wait_seconds: float) -> None:
+    async def _deliver_pending(self, pending: Pending, wait_seconds: float, *, bounded: bool) -> None:
         reflection = pending.reflection
         if pending.index:
             await self._attempt("index", pending, self._index)
@@ -100,7 +107,9 @@ class Delivery:
             await self._attempt("insights", pending, self._remember)
         if pending.post and self.poster.configured:
             try:
-                await self._post(pending, wait_seconds)
+                await self._post(pending, self.clock() + wait_seconds, bounded=bounded)
+            except PosterBusy as busy:
+                _log.info("Coda row of %s left for the sweep: %s", reflection.key, busy)
             except AppError as exc:
                 _log.warning("Coda row of %s not posted: %s", reflection.key, exc.message)
                 await self.store.posting_failed(reflection.id, error=exc.message)
@@ -119,27 +128,32 @@ class Delivery:
         await self.memory.remember(pending.reflection, pending.reflection.insights)
         await self.store.remembered(pending.reflection.id, content_hash=pending.content_hash)
 
-    async def _post(self, pending: Pending, wait_seconds: float) -> None:
+    def _within(self, deadline: float, bounded: bool) -> float | None:
+        return max(0.0, deadline - self.clock()) if bounded else None
+
+    async def _post(self, pending: Pending, deadline: float, *, bounded: bool) -> None:
         reflection, request_id = pending.reflection, pending.request_id
         if request_id is not None:
-            state = await self.poster.mutation_status(request_id)
+            state = await self.poster.mutation_status(request_id, within=self._within(deadline, bounded))
             if state == "completed":
                 await self.store.posted(reflection.id, content_hash=pending.content_hash)
                 return
             if state == "pending":
-                await self._wait_for(pending, request_id, wait_seconds)
+                await self._wait_for(pending, request_id, deadline, bounded=bounded)
                 return
-        request_id = await self.poster.upsert(thread_row(reflection))
+        request_id = await self.poster.upsert(thread_row(reflection), within=self._within(deadline, bounded))
         await self.store.posting_started(reflection.id, request_id=request_id, content_hash=pending.content_hash)
-        await self._wait_for(pending, request_id, wait_seconds)
+        await self._wait_for(pending, request_id, deadline, bounded=bounded)
 
-    async def _wait_for(self, pending: Pending, request_id: str, wait_seconds: float) -> None:
-        """Poll Coda's mutation status for up to `wait_seconds`; still queued then, the sweep asks again."""
-        waited = 0.0
-        while waited < wait_seconds:
-            await self.sleep(self.poll_seconds)
-            waited += self.poll_seconds
-            state = await self.poster.mutation_status(request_id)
+    async def _wait_for(self, pending: Pending, request_id: str, deadline: float, *, bounded: bool) -> None:
+        """Poll Coda's mutation status until `deadline` (the clock's, not a count of polls: a poll may wait
+        for the read limit); still queued then, the sweep asks again."""
+        while (left := deadline - self.clock()) > 0:
+            await self.sleep(min(self.poll_seconds, left))
+            try:
+                state = await self.poster.mutation_status(request_id, within=self._within(deadline, bounded))
+            except PosterBusy:
+                return  # no read slot before the deadline: as if still queued
             if state == "completed":
                 await self.store.posted(pending.reflection.id, content_hash=pending.content_hash)
                 return

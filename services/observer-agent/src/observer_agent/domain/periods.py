@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from observer_agent.domain.models import Span
-from pma_core.contracts.reflections import DefaultDay, parse_iso_week
+from pma_core.contracts.reflections import EARLIEST_DAY, DefaultDay, parse_iso_week
 from pma_core.errors import ValidationFailedError
 
-EARLIEST = date(2000, 1, 1)
+EARLIEST = EARLIEST_DAY
+# The time zone furthest ahead (UTC+14, the Line Islands): a day not begun there has begun nowhere.
+FURTHEST_AHEAD = timezone(timedelta(hours=14))
 
 
 def local_today(now: datetime, zone: ZoneInfo) -> date:
@@ -32,10 +34,15 @@ def week_of(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def week_days(week: str) -> list[date]:
-    """The seven dates of an ISO week, Monday first."""
+def week_monday(week: str) -> date:
+    """The first day of an ISO week (always a real date, unlike the Sunday of 9999-W52)."""
     year, number = parse_iso_week(week)
-    monday = date.fromisocalendar(year, number, 1)
+    return date.fromisocalendar(year, number, 1)
+
+
+def week_days(week: str) -> list[date]:
+    """The seven dates of an ISO week, Monday first (for a week that has begun: 9999-W52 overflows)."""
+    monday = week_monday(week)
     return [monday + timedelta(days=offset) for offset in range(7)]
 
 
@@ -62,9 +69,19 @@ def checked_week(week: str | None, *, now: datetime, zone: ZoneInfo) -> str:
     """The week asked for (default: the week of the user's yesterday); a week not yet begun is a 422."""
     today = local_today(now, zone)
     chosen = week if week is not None else week_of(today - timedelta(days=1))
-    first = week_days(chosen)[0]
+    first = week_monday(chosen)
     if first > today:
         raise _refuse("week", f"{chosen} has not begun for this user (their today is {today} in {zone.key})")
     if first < EARLIEST:
         raise _refuse("week", f"{chosen} is before {EARLIEST}")
     return chosen
+
+
+def begun_somewhere(first: date, *, field: str, label: str, now: datetime) -> None:
+    """A period asked of every user must have begun in some time zone (its first day at the latest today at
+    UTC+14), and not before reflections start; each user's own today is checked per user after this."""
+    today = now.astimezone(FURTHEST_AHEAD).date()
+    if first > today:
+        raise _refuse(field, f"{label} has not begun anywhere yet (the furthest-ahead today is {today}, at UTC+14)")
+    if first < EARLIEST:
+        raise _refuse(field, f"{label} is before {EARLIEST}")

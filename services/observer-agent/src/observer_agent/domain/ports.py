@@ -98,15 +98,25 @@ class ChartRenderer(Protocol):
 MutationState = Literal["completed", "pending", "missing"]
 
 
+class PosterBusy(Exception):  # noqa: N818 - a state the caller plans for (try later), not a fault
+    """The poster could not start the call within the time it was given (its own rate limit is taken by
+    other calls): nothing was sent, so the post simply stays owed."""
+
+    def __init__(self, wait_seconds: float) -> None:
+        super().__init__(f"the next free slot is {wait_seconds:.1f} s away")
+        self.wait_seconds = wait_seconds
+
+
 class ThreadPoster(Protocol):
-    """The Coda Daily Thread table."""
+    """The Coda Daily Thread table. `within`: start the call within that many seconds or raise `PosterBusy`
+    (None: wait for its turn however long)."""
 
     @property
     def configured(self) -> bool: ...
 
-    async def upsert(self, row: ThreadRow) -> str: ...
+    async def upsert(self, row: ThreadRow, *, within: float | None = None) -> str: ...
 
-    async def mutation_status(self, request_id: str) -> MutationState: ...
+    async def mutation_status(self, request_id: str, *, within: float | None = None) -> MutationState: ...
 
 
 class ReflectionMemory(Protocol):

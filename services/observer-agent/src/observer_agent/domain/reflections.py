@@ -16,7 +16,7 @@ from typing import Any
 from observer_agent.domain.daily import LOOKBACK_DAYS, daily_metrics
 from observer_agent.domain.insights import INSIGHT_WINDOW_DAYS, derive
 from observer_agent.domain.models import Draft, Written
-from observer_agent.domain.periods import checked_day, checked_week, week_days, week_of
+from observer_agent.domain.periods import begun_somewhere, checked_day, checked_week, week_days, week_monday, week_of
 from observer_agent.domain.ports import ActivitySource, ChartRenderer, Narrator, ReflectionStore
 from observer_agent.domain.weekly import weekly_metrics
 from pma_core.clock import Clock
@@ -139,11 +139,15 @@ class Reflector:
     ) -> tuple[datetime, datetime]:
         """A UTC window that holds the period in every time zone (UTC-12..UTC+14), so no user is missed."""
         now = self.clock()
+        # Checked before any date arithmetic: the window of a day near 9999-12-31 would overflow `date`.
         if kind == "daily":
             fallback = now.date() if default_day == "today" else (now - timedelta(days=1)).date()
             first = last = day if day is not None else fallback
+            begun_somewhere(first, field="date", label=str(first), now=now)
         else:
-            days = week_days(week if week is not None else week_of((now - timedelta(days=1)).date()))
+            chosen = week if week is not None else week_of((now - timedelta(days=1)).date())
+            begun_somewhere(week_monday(chosen), field="week", label=chosen, now=now)
+            days = week_days(chosen)
             first, last = days[0], days[-1]
         start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo) - timedelta(hours=14)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo) + timedelta(hours=12)
