@@ -77,3 +77,8 @@ def _delivery(state: StateDep) -> Delivery:
 ReflectorDep = Annotated[Reflector, Depends(_reflector)]
 ReflectionsDep = Annotated[ReflectionRepository, Depends(_reflections)]
 DeliveryDep = Annotated[Delivery, Depends(_delivery)]
+
+
+def postgres_pool(state: StateDep) -> asyncpg.Pool:
+    """The dependency `DELETE /v1/users/{user_id}` deletes through (core's route, pma_core.app.users)."""
+    return state.pool

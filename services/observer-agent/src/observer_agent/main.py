@@ -14,7 +14,7 @@ from observer_agent.adapters.activity import ServiceActivity
 from observer_agent.adapters.coda import CodaThread
 from observer_agent.adapters.memory import GatewayReflectionMemory
 from observer_agent.adapters.narrator import ReflectionNarrator
-from observer_agent.api import routers
+from observer_agent.api import ADMIN_ROUTES, routers
 from observer_agent.deps import State
 from observer_agent.settings import Settings
 from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         routers=routers,
         # Coda and a browser follow a chart's link with no token; the reflection's random id guards it.
         public_paths=("/v1/charts/{reflection_id}.svg",),
+        admin_routes=ADMIN_ROUTES,
     )
 
 
