@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 
 from pma_core.app import ReadinessCheck, build_app
+from pma_core.embedders import EmbeddingError
 from pma_core.errors import ConflictError
 from pma_core.logging import JsonFormatter, current_request_id
 from pma_core.settings import CoreSettings, HttpSettings
@@ -35,6 +36,11 @@ async def echo(body: EchoCreate) -> dict[str, Any]:
 @router.post("/v1/conflict")
 async def conflict() -> None:
     raise ConflictError("plan is already accepted", details={"status": "accepted"})
+
+
+@router.post("/v1/embed")
+async def embed() -> None:
+    raise EmbeddingError("embedding request to openrouter failed: HTTP 500")
 
 
 @router.get("/v1/boom")
@@ -101,6 +107,13 @@ async def test_app_errors_keep_their_status_and_code(client: httpx.AsyncClient) 
         "message": "plan is already accepted",
         "details": {"status": "accepted"},
     }
+
+
+async def test_an_embedder_failing_is_a_502_naming_it(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/embed")
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
+    assert "openrouter failed" in response.json()["error"]["message"]
 
 
 async def test_unexpected_errors_are_500_with_the_request_id(

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import date, datetime, timedelta
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
     model_validator,
 )
@@ -53,8 +54,30 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-# Every moment a client sends: ISO 8601 with a time zone, nothing else.
-IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+# The years a moment or day may fall in. Client moments and days go to Postgres through asyncpg, which cannot
+# write every one Python holds: an instant before 0001-01-01T00:00:00Z or after 9999-12-31T23:59:59.999999Z once
+# in UTC is an OverflowError (a 500), and those two instants (and the days 0001-01-01 and 9999-12-31) are
+# written as -infinity and infinity, which read back as other values. Years 2 to 9998 keep clear of both
+# whatever the offset. The schema says it with a pattern on the year, beside format date-time or date.
+MIN_YEAR = 2
+MAX_YEAR = 9998
+YEAR_PATTERN = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+_D = TypeVar("_D", bound=date)
+
+
+def _storable_year(value: _D) -> _D:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"the year must be from {MIN_YEAR} to {MAX_YEAR}")
+    return value
+
+
+# Every moment a client sends: ISO 8601 with a time zone, nothing else, in the years above.
+IsoDatetime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_only),
+    AfterValidator(_storable_year),
+    Field(json_schema_extra={"pattern": YEAR_PATTERN}),
+]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -69,8 +92,13 @@ def _date_only(value: Any) -> Any:
     raise ValueError("expected a date as YYYY-MM-DD, e.g. 2026-11-30")
 
 
-# Every calendar day a client sends: "YYYY-MM-DD", nothing else.
-IsoDate = Annotated[date, BeforeValidator(_date_only)]
+# Every calendar day a client sends: "YYYY-MM-DD", nothing else, in the years above.
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_date_only),
+    AfterValidator(_storable_year),
+    Field(json_schema_extra={"pattern": YEAR_PATTERN}),
+]
 
 
 def _scalar_kinds(annotation: Any) -> set[Any]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from pma_core.errors import UpstreamError
 
-class EmbeddingError(Exception):
-    """The embedder could not produce vectors (engine missing, provider failing, wrong sizes)."""
+
+class EmbeddingError(UpstreamError):
+    """The embedder could not produce vectors (engine missing, provider failing, wrong sizes).
+
+    An upstream error: a request that needed vectors answers 502 `upstream_error` with this message."""
 
 
 class Embedder(Protocol):
