@@ -95,3 +95,26 @@ async def test_reports_for_another_revision_another_users_plan_or_foreign_tasks_
     async with httpx.AsyncClient(base_url=planner.base_url) as http:
         unknown = await http.post(f"/v1/plans/{plan.id}/schedule-result", json=body)
     assert unknown.status_code == 422
+
+
+async def test_a_report_is_refused_with_fields_it_does_not_define_or_moments_as_numbers(
+    planner: PlannerEngineClient,
+) -> None:
+    # A task's schedule and its blocks took unknown fields and read `0` as 1970, and stored them as given.
+    plan = await _accepted(planner)
+    body = _result(plan, finished=datetime.now(UTC)).model_dump(mode="json")
+    task = body["tasks"][0]
+    block = task["blocks"][0]
+    cases: list[tuple[dict[str, object], str]] = [
+        (task | {"colour": "red"}, "body.tasks.0.colour"),
+        (task | {"blocks": [block | {"note": "x"}]}, "body.tasks.0.blocks.0.note"),
+        (task | {"blocks": [block | {"end": 0}]}, "body.tasks.0.blocks.0.end"),
+        (task | {"expected_finish": 1_800_000_000}, "body.tasks.0.expected_finish"),
+    ]
+    async with httpx.AsyncClient(base_url=planner.base_url) as http:
+        for changed, field in cases:
+            sent = body | {"tasks": [changed, *body["tasks"][1:]]}
+            response = await http.post(f"/v1/plans/{plan.id}/schedule-result", json=sent)
+            assert response.status_code == 422, (field, response.text)
+            assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    assert (await planner.get_plan(USER, plan.id)).scheduling.outcome is None

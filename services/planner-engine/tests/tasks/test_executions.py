@@ -81,6 +81,49 @@ async def test_finished_runs_take_actual_minutes_given_or_from_their_times(plann
     assert (override.subject, override.estimated_minutes, override.plan_id) == ("custom", 5, plan.id)
 
 
+async def test_a_finished_run_recorded_without_its_start_does_not_start_after_it_ends(
+    planner: PlannerEngineClient,
+) -> None:
+    # started_at defaulted to now, after this finished_at: the table's checks refused the row (a 500).
+    finished = datetime.now(UTC) - timedelta(hours=1)
+
+    run = await record(planner, subject="filed the report", status="succeeded", finished_at=finished)
+    timed = await record(planner, subject="call", status="failed", finished_at=finished, actual_minutes=30)
+
+    assert (run.started_at, run.finished_at, run.actual_minutes) == (finished, finished, 0)
+    assert (timed.started_at, timed.finished_at, timed.actual_minutes) == (finished, finished, 30)
+    # A finish a little ahead of this clock (within the skew) still starts now.
+    ahead = datetime.now(UTC) + timedelta(minutes=2)
+    soon = await record(planner, subject="soon", status="succeeded", finished_at=ahead)
+    assert datetime.now(UTC) - timedelta(minutes=1) < soon.started_at < ahead
+    assert soon.actual_minutes in (1, 2)
+
+
+async def test_a_finish_before_the_start_is_a_422_and_a_start_ahead_of_the_clock_finishes_at_it(
+    planner: PlannerEngineClient,
+) -> None:
+    started = datetime.now(UTC) - timedelta(minutes=30)
+    run = await record(planner, subject="write", started_at=started)
+    # The table's checks refused a finish before the start (a 500); it is the client's mistake, said so.
+    async with httpx.AsyncClient(base_url=planner.base_url) as http:
+        early = (started - timedelta(minutes=5)).isoformat()
+        response = await http.post(
+            f"/v1/executions/{run.id}/finish", json={"user_id": USER, "status": "succeeded", "finished_at": early}
+        )
+    assert response.status_code == 422, response.text
+    (detail,) = response.json()["error"]["details"]
+    assert (detail["field"], detail["type"]) == ("body.finished_at", "before_start")
+    assert "is before the run's started_at" in detail["message"]
+    assert (await planner.list_executions(USER)).executions[0].status == "running"
+
+    # A start a little ahead of this clock (within the skew), finished with no moment: now would be before
+    # the start, so it finishes at its start.
+    ahead = datetime.now(UTC) + timedelta(minutes=2)
+    early_start = await record(planner, subject="ahead", started_at=ahead)
+    finished = await planner.finish_execution(early_start.id, ExecutionFinish(user_id=USER, status="abandoned"))
+    assert (finished.status, finished.finished_at, finished.actual_minutes) == ("abandoned", ahead, 0)
+
+
 async def test_an_idempotency_key_returns_the_first_run(planner: PlannerEngineClient) -> None:
     body = {"user_id": USER, "subject": "agent run", "run_kind": "agent", "idempotency_key": "run-1"}
     async with httpx.AsyncClient(base_url=planner.base_url) as http:

@@ -7,10 +7,10 @@ estimates) and the observer's reflections.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pma_core.contracts.common import CLOCK_SKEW, IdempotencyKey, IsoDatetime, Metadata, RequestModel, UserId
 from pma_core.contracts.tasks import MAX_ESTIMATE_MINUTES
@@ -39,20 +39,40 @@ class _Strict(RequestModel):
 
 
 class _Finish(_Strict):
-    finished_at: Moment | None = None
+    finished_at: Moment | None = Field(default=None, description="Not in the future (beyond 5 minutes of skew).")
     actual_minutes: Minutes | None = Field(default=None, description="Default: finished_at - started_at.")
     outcome: Subject = ""
     notes: Notes = ""
 
 
+# "A running execution has no finished_at or actual_minutes yet", as JSON Schema says it: a finished status
+# given, or neither field given (null is as good as absent). `status` defaults to running, so a body without
+# it is running. The model validator below makes the same check for Python callers.
+_RUNNING_IS_UNFINISHED: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["status"], "properties": {"status": {"enum": sorted(FINISHED)}}},
+        {"properties": {"finished_at": {"type": "null"}, "actual_minutes": {"type": "null"}}},
+    ]
+}
+
+
 class ExecutionCreate(_Finish):
+    """A run as it is or was: a running one has no `finished_at` or `actual_minutes` yet; `finished_at`, when
+    given with `started_at`, is not before it; neither moment is in the future (each a 422 otherwise)."""
+
+    model_config = ConfigDict(json_schema_extra=_RUNNING_IS_UNFINISHED)
+
     user_id: UserId
     run_kind: RunKind = "task"
     task_id: UUID | None = Field(default=None, description="One of the user's tasks; its estimate is taken.")
     plan_id: UUID | None = Field(default=None, description="Default: the task's plan.")
     subject: Subject = Field(default="", description="What ran; default: the task's title.")
     status: RunStatus = "running"
-    started_at: Moment | None = Field(default=None, description="Default: now.")
+    started_at: Moment | None = Field(
+        default=None,
+        description="Not in the future (beyond 5 minutes of skew). Default: now, or finished_at when that is"
+        " earlier (a run never ends before it starts).",
+    )
     estimated_minutes: int | None = Field(default=None, gt=0, le=MAX_ESTIMATE_MINUTES)
     metadata: Metadata = Field(default_factory=dict)
     idempotency_key: IdempotencyKey | None = Field(default=None, description="A retry returns the first run.")
@@ -67,7 +87,8 @@ class ExecutionCreate(_Finish):
 
 
 class ExecutionFinish(_Finish):
-    """Finish a running execution."""
+    """Finish a running execution: `finished_at`, when given, is not before the run's `started_at` (a 422
+    otherwise); left out, it is now (or the run's started_at, when that is later)."""
 
     user_id: UserId
     status: Literal["succeeded", "failed", "abandoned"]
@@ -96,7 +117,8 @@ class ExecutionListRead(BaseModel):
     executions: list[ExecutionRead]
     next_cursor: str | None = Field(
         default=None,
-        description="Opaque: send it back as `cursor` for the next (older) page; None on the last page.",
+        description="Opaque (the position of this page's last run, encoded): send it back as `cursor` for the"
+        " next (older) page; None on the last page.",
     )
 
 

@@ -50,7 +50,10 @@ class Sop(_Strict):
 class _SopBody(Sop):
     intent: Description = Field(default="", description="The kind of intent it serves; matched against new ones.")
     tasks: list[TaskSpec] = Field(
-        default_factory=list, max_length=MAX_TASKS, description="Task pattern instantiated for a plan based on it."
+        default_factory=list,
+        max_length=MAX_TASKS,
+        description="Task pattern instantiated for a plan based on it: keys unique, `depends_on` naming keys of"
+        " this list with no cycle, `step` at most the number of steps (a 422 otherwise).",
     )
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
 
@@ -100,7 +103,8 @@ def placeholders(body: str) -> set[str]:
 
 
 class PromptTemplateCreate(_Strict):
-    """A new version of a named prompt; its `{{variable}}` placeholders must be exactly `variables`."""
+    """A new version of a named prompt; its `{{variable}}` placeholders must be exactly `variables`, and a
+    planner prompt's variables those the planner needs and can fill (a 422 otherwise)."""
 
     body: str = Field(min_length=1, max_length=MAX_TEMPLATE_CHARS)
     variables: list[VariableName] = Field(default_factory=list, max_length=50)

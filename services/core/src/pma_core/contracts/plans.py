@@ -55,7 +55,9 @@ class PlanCreate(_Strict):
     user_id: UserId
     intent: Intent = Field(description=f"What the user wants done, 1..{MAX_INTENT_CHARS} characters.")
     context: Context = Field(default="", description="Anything the planner should know beyond memory.")
-    due_at: DueAt | None = Field(default=None, description="When it must be done; never in the past.")
+    due_at: DueAt | None = Field(
+        default=None, description="When it must be done; never in the past (beyond 5 minutes of skew)."
+    )
     constraints: Metadata = Field(
         default_factory=dict, description="Free-form constraints passed to the planner and scheduler."
     )
@@ -78,7 +80,12 @@ class PlanStatusUpdate(_Strict):
 
 class PlanReplan(_Strict):
     user_id: UserId
-    feedback: Feedback = Field(description="What to change; offline planning understands the documented directives.")
+    feedback: Feedback = Field(
+        description="What to change. With an LLM key, free text. Offline, directives separated by `;` or new"
+        " lines: `add <title> [(N min)]`, `remove <task>`, `<task>: N min`, `<task> takes N h`, `make <task>"
+        " urgent|high|normal|low`, where <task> is a key of this plan (t2) or a part of one task's title;"
+        " anything else, an unknown task, or removing every task is a 422 naming the directive."
+    )
 
 
 class PlanUserRequest(_Strict):

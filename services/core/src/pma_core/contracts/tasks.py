@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pma_core.contracts.common import IsoDatetime, Metadata, RequestModel, ShortText, UserId
 
@@ -38,12 +38,20 @@ class _Strict(RequestModel):
 
 
 class _Window(_Strict):
+    """When both are given, `earliest_start` is before `deadline`; `min_chunk_minutes` is at most
+    `estimate_minutes` (each a 422 otherwise)."""
+
     estimate_minutes: Estimate
     earliest_start: IsoDatetime | None = Field(default=None, description="Not to be started before this.")
-    deadline: IsoDatetime | None = Field(default=None, description="To be finished by this.")
+    deadline: IsoDatetime | None = Field(
+        default=None, description="To be finished by this; after earliest_start when both are given."
+    )
     splittable: bool = Field(default=False, description="May be scheduled in several chunks.")
     min_chunk_minutes: int | None = Field(
-        default=None, gt=0, le=MAX_ESTIMATE_MINUTES, description="Smallest chunk when splittable."
+        default=None,
+        gt=0,
+        le=MAX_ESTIMATE_MINUTES,
+        description="Smallest chunk when splittable; at most estimate_minutes.",
     )
 
     @model_validator(mode="after")
@@ -68,16 +76,23 @@ class TaskSpec(_Window):
 
 
 class PlannedBlock(BaseModel):
+    # The scheduler sends these to the planner (POST /v1/plans/{plan_id}/schedule-result), which stores them
+    # as they came: no field beyond these, and moments as ISO 8601 only (`0` is not 1970).
+    model_config = ConfigDict(extra="forbid")
+
     block_id: UUID
-    start: datetime
-    end: datetime
+    start: IsoDatetime
+    end: IsoDatetime
 
 
 class TaskSchedule(BaseModel):
     """Where the scheduler put a task in its last run, and how it fares against its deadline."""
 
+    # Part of the scheduler's report to the planner, stored as it came (see PlannedBlock).
+    model_config = ConfigDict(extra="forbid")
+
     status: Literal["on_track", "at_risk", "late", "unscheduled"]
-    expected_finish: datetime | None
+    expected_finish: IsoDatetime | None
     reason: str | None = Field(description="Why it is unscheduled, in words; None when it is scheduled.")
     blocks: list[PlannedBlock]
 
@@ -128,7 +143,8 @@ class TaskImportItem(_Window):
 
 
 class TaskImport(_Strict):
-    """Up to 100 tasks upserted by `(user_id, external_ref)` in one transaction."""
+    """Up to 100 tasks upserted by `(user_id, external_ref)` in one transaction; each `external_ref` may
+    appear once per import (a 422 otherwise)."""
 
     user_id: UserId
     source: ShortText = Field(default="import", min_length=1, description="Where the rows come from.")

@@ -19,25 +19,34 @@ _COLUMNS = (
     "id, user_id, run_kind, task_id, plan_id, subject, status, started_at, finished_at, estimated_minutes,"
     " actual_minutes, outcome, notes, metadata, idempotency_key, created_at"
 )
-# Defaults come from the task when one is named: its plan, title and estimate. actual_minutes defaults to
-# the wall-clock length of a finished run.
+# Defaults come from the task when one is named: its plan, title and estimate. started_at defaults to now,
+# but never to after the given finished_at (least() skips a NULL): a run finished an hour ago and recorded
+# now without its start would otherwise end before it starts, which the table's checks refuse.
+# actual_minutes defaults to the wall-clock length of a finished run.
 _INSERT = f"""
-    WITH task AS (SELECT plan_id, title, estimate_minutes FROM tasks WHERE user_id = $1 AND id = $3)
+    WITH task AS (SELECT plan_id, title, estimate_minutes FROM tasks WHERE user_id = $1 AND id = $3),
+         run AS (SELECT coalesce($7, least(now(), $8::timestamptz)) AS started_at)
     INSERT INTO execution_runs (user_id, run_kind, task_id, plan_id, subject, status, started_at, finished_at,
                                 estimated_minutes, actual_minutes, outcome, notes, metadata, idempotency_key)
     SELECT $1, $2, $3, coalesce($4, (SELECT plan_id FROM task)),
-           coalesce(nullif($5, ''), (SELECT title FROM task), ''), $6, coalesce($7, now()), $8,
+           coalesce(nullif($5, ''), (SELECT title FROM task), ''), $6, run.started_at, $8,
            coalesce($9, (SELECT estimate_minutes FROM task)),
            coalesce($10, CASE WHEN $8::timestamptz IS NOT NULL
-                              THEN round(extract(epoch FROM $8::timestamptz - coalesce($7, now())) / 60)::int END),
+                              THEN round(extract(epoch FROM $8::timestamptz - run.started_at) / 60)::int END),
            $11, $12, $13, $14
+    FROM run
     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING {_COLUMNS}"""
+# A finish given no moment is now, or the start when that is later (a start may be a little ahead of this
+# clock); a given moment before the start matches no row here, and finish() says why.
 _FINISH = f"""
-    UPDATE execution_runs SET status = $3, finished_at = coalesce($4, now()),
-        actual_minutes = coalesce($5, round(extract(epoch FROM coalesce($4, now()) - started_at) / 60)::int),
+    WITH f AS (SELECT $4::timestamptz AS given)
+    UPDATE execution_runs SET status = $3, finished_at = coalesce(f.given, greatest(now(), started_at)),
+        actual_minutes = coalesce(
+            $5, round(extract(epoch FROM coalesce(f.given, greatest(now(), started_at)) - started_at) / 60)::int),
         outcome = CASE WHEN $6 = '' THEN outcome ELSE $6 END, notes = CASE WHEN $7 = '' THEN notes ELSE $7 END
-    WHERE user_id = $1 AND id = $2 AND status = 'running'
+    FROM f
+    WHERE user_id = $1 AND id = $2 AND status = 'running' AND (f.given IS NULL OR f.given >= started_at)
     RETURNING {_COLUMNS}"""
 # The newest finished runs with a duration, with their task's title and tags (estimates.py).
 _HISTORY = """
@@ -115,6 +124,12 @@ class ExecutionRepository:
         if row is not None:
             return _read(row)
         current = await self.get(finish.user_id, run_id)
+        if current.status == "running":  # only a finish before the start leaves a running run unmatched
+            message = f"is before the run's started_at ({current.started_at.isoformat()})"
+            raise ValidationFailedError(
+                f"invalid request: body.finished_at: {message}",
+                details=[{"field": "body.finished_at", "message": message, "type": "before_start"}],
+            )
         raise ConflictError(
             f"execution {run_id} is already {current.status}; only a running execution can be finished",
             details={"status": current.status},

@@ -11,6 +11,7 @@ from planner_engine.adapters.tasks import TaskFilter
 from planner_engine.deps import ExecutionsDep, TasksDep
 from planner_engine.domain.estimates import build_profile
 from pma_core.app.params import IdempotencyKeyHeader, UserQuery, check_window, with_header_key
+from pma_core.app.schemas import error_responses
 from pma_core.contracts.common import IsoDatetime
 from pma_core.contracts.executions import (
     MAX_LIMIT,
@@ -34,7 +35,12 @@ from pma_core.contracts.tasks import (
 router = APIRouter(prefix="/v1", tags=["tasks", "executions"])
 
 
-@router.put("/tasks/import", response_model=TaskImportRead, summary="upsert tasks by external_ref")
+@router.put(
+    "/tasks/import",
+    response_model=TaskImportRead,
+    summary="upsert tasks by external_ref",
+    responses=error_responses(404),
+)
 async def import_tasks(body: TaskImport, tasks: TasksDep) -> TaskImportRead:
     """Up to 100 tasks (e.g. Coda rows sent by n8n), in one transaction. A row whose `external_ref` was
     imported before updates that task (`updated`, or `unchanged` when nothing differs); it never
@@ -73,13 +79,20 @@ async def list_tasks(
 
 
 # `:uuid`: GET /v1/tasks/import is a 405 (import takes PUT), not a 422 on a malformed id.
-@router.get("/tasks/{task_id:uuid}", response_model=TaskRead, summary="one task")
+@router.get("/tasks/{task_id:uuid}", response_model=TaskRead, summary="one task", responses=error_responses(404))
 async def get_task(task_id: UUID, user_id: UserQuery, tasks: TasksDep) -> TaskRead:
     return await tasks.get(user_id, task_id)
 
 
 @router.post(
-    "/executions", response_model=ExecutionRead, status_code=status.HTTP_201_CREATED, summary="record an execution"
+    "/executions",
+    response_model=ExecutionRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="record an execution",
+    responses={
+        200: {"model": ExecutionRead, "description": "The first run of this idempotency key (a retry)"},
+        **error_responses(404),
+    },
 )
 async def record_execution(
     body: ExecutionCreate, executions: ExecutionsDep, response: Response, key: IdempotencyKeyHeader = None
@@ -87,16 +100,21 @@ async def record_execution(
     """A task's or an agent run's execution, running or finished. With a task, its plan, title and
     estimate are the defaults; a finished run's actual minutes default to its wall-clock length. 200
     with the first run when the idempotency key (the body's, or the header; both given must agree) was seen
-    before."""
+    before. 404 for a task or plan the user does not have."""
     run, created = await executions.record(with_header_key(body, key))
     if not created:
         response.status_code = status.HTTP_200_OK
     return run
 
 
-@router.post("/executions/{run_id}/finish", response_model=ExecutionRead, summary="finish a running execution")
+@router.post(
+    "/executions/{run_id}/finish",
+    response_model=ExecutionRead,
+    summary="finish a running execution",
+    responses=error_responses(404, 409),
+)
 async def finish_execution(run_id: UUID, body: ExecutionFinish, executions: ExecutionsDep) -> ExecutionRead:
-    """409 when it is already finished."""
+    """409 when it is already finished; 422 when `finished_at` is before the run's `started_at`."""
     return await executions.finish(run_id, body)
 
 
@@ -108,7 +126,14 @@ async def list_executions(
     plan_id: UUID | None = None,
     since: Annotated[IsoDatetime | None, Query(description="Started at or after this.")] = None,
     until: Annotated[IsoDatetime | None, Query(description="Started before this.")] = None,
-    cursor: Annotated[str | None, Query(max_length=200, description="A page's next_cursor.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="A page's `next_cursor`, sent back as it came: opaque (the position of that page's last"
+            " run, encoded by this endpoint); any other string is a 422.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ExecutionListRead:
     """Ordered by (started_at, id), newest first. To read a whole window, send each page's `next_cursor` back
