@@ -11,7 +11,7 @@ import pytest
 
 from memory_gateway.main import create_app
 from memory_gateway.settings import Settings
-from pma_core.contracts.documents import MAX_DOCUMENT_CHARS
+from pma_core.contracts.documents import MAX_DOCUMENT_CHARS, MAX_OFFSET
 from pma_core.settings import HttpSettings
 from pma_core.testing.serve import serve
 
@@ -88,6 +88,7 @@ async def test_invalid_query_parameters_are_422(http: httpx.AsyncClient) -> None
         ("/v1/documents", {"user_id": "u 1"}, "query.user_id"),
         ("/v1/documents", {"user_id": "u1", "limit": 501}, "query.limit"),
         ("/v1/documents", {"user_id": "u1", "offset": -1}, "query.offset"),
+        ("/v1/documents", {"user_id": "u1", "offset": MAX_OFFSET + 1}, "query.offset"),
         ("/v1/documents/not-a-uuid", {"user_id": "u1"}, "path.document_id"),
     ]
     for path, params, field in cases:
@@ -97,6 +98,17 @@ async def test_invalid_query_parameters_are_422(http: httpx.AsyncClient) -> None
     response = await http.delete(f"/v1/documents/{uuid4()}")
     assert response.status_code == 422
     assert _field_named(response, "query.user_id")
+
+
+async def test_an_offset_past_every_document_is_an_empty_page(http: httpx.AsyncClient) -> None:
+    # Unbounded, an offset past int64 reached the driver and was a 500; the bound is one Postgres takes.
+    assert (await http.put("/v1/documents", json=OK)).status_code == 201
+    last = await http.get("/v1/documents", params={"user_id": "u1", "offset": MAX_OFFSET})
+    assert last.status_code == 200, last.text
+    assert last.json()["documents"] == []
+    past = await http.get("/v1/documents", params={"user_id": "u1", "offset": 2**63})
+    assert past.status_code == 422
+    assert _field_named(past, "query.offset")
 
 
 async def test_unknown_documents_are_404(http: httpx.AsyncClient) -> None:

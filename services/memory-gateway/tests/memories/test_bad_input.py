@@ -63,6 +63,26 @@ async def test_an_update_with_nothing_to_change_is_422(http: httpx.AsyncClient) 
     assert "nothing to update" in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("field", ["text", "kind", "metadata", "importance"])
+async def test_an_update_to_null_is_422_and_changes_nothing(http: httpx.AsyncClient, field: str) -> None:
+    # These columns always hold a value: a null reached them and was a 500 (NOT NULL, or hashing None).
+    created = await http.post("/v1/remember", json={"user_id": "u1", "text": "Likes tea", "importance": 0.8})
+    memory = created.json()["memory"]
+    response = await http.patch(f"/v1/memories/{memory['id']}", json={"user_id": "u1", field: None})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["field"] == f"body.{field}"
+    read = await http.get(f"/v1/memories/{memory['id']}", params={"user_id": "u1"})
+    assert read.json() == memory
+
+
+async def test_an_update_of_expires_at_to_null_clears_it(http: httpx.AsyncClient) -> None:
+    body = {"user_id": "u1", "text": "Until spring", "expires_at": "2099-03-01T00:00:00Z"}
+    created = (await http.post("/v1/remember", json=body)).json()["memory"]
+    response = await http.patch(f"/v1/memories/{created['id']}", json={"user_id": "u1", "expires_at": None})
+    assert response.status_code == 200, response.text
+    assert response.json()["expires_at"] is None
+
+
 async def test_unknown_memory_is_404_and_a_bad_id_422(http: httpx.AsyncClient) -> None:
     missing = await http.get(f"/v1/memories/{UUID(int=1)}", params={"user_id": "u1"})
     assert missing.status_code == 404

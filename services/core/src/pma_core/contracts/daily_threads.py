@@ -11,10 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pma_core.contracts.common import IsoDate, Metadata, QueryModel, RequestModel, UserId
 from pma_core.contracts.events import EventScoreParts
+from pma_core.contracts.memory import NOT_BLANK, TRIMMED_PATTERN, WHITESPACE, is_blank
 
 MAX_KEY_CHARS = 100
 MAX_TEXT_CHARS = 16_000
@@ -29,22 +30,27 @@ WriteOutcome = Literal["created", "updated", "unchanged"]
 
 def _no_surrounding_whitespace(value: str) -> str:
     # The key is the caller's identity for the thread: refused rather than trimmed into another key.
-    if value != value.strip():
+    if value != value.strip(WHITESPACE):
         raise ValueError("key must not start or end with whitespace")
     return value
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if is_blank(value):
         raise ValueError("text holds only whitespace")
     return value
 
 
 ThreadKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_KEY_CHARS), AfterValidator(_no_surrounding_whitespace)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_KEY_CHARS),
+    AfterValidator(_no_surrounding_whitespace),
+    Field(json_schema_extra={"pattern": TRIMMED_PATTERN}),
 ]
-ThreadText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
-QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)]
+ThreadText = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank), NOT_BLANK
+]
+QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS), NOT_BLANK]
 
 
 class _Strict(RequestModel):
@@ -58,7 +64,9 @@ class DailyThreadUpsert(_Strict):
     key: ThreadKey = Field(description="The caller's stable name for the thread, e.g. '2026-11-30|daily'.")
     kind: ThreadKind
     period_start: IsoDate = Field(description="The first day the thread covers (YYYY-MM-DD).")
-    period_end: IsoDate = Field(description=f"The last day, included; at most {MAX_PERIOD_DAYS} days in all.")
+    period_end: IsoDate = Field(
+        description=f"The last day, included: not before period_start, at most {MAX_PERIOD_DAYS} days in all."
+    )
     text: ThreadText = Field(description=f"The reflection, 1 to {MAX_TEXT_CHARS:,} characters; embedded and searched.")
     metadata: Metadata = Field(default_factory=dict)
 
@@ -100,7 +108,9 @@ class DailyThreadListQuery(QueryModel):
 
     user_id: UserId
     start: IsoDate | None = Field(default=None, alias="from", description="Threads ending on or after this day.")
-    end: IsoDate | None = Field(default=None, alias="to", description="Threads starting on or before this day.")
+    end: IsoDate | None = Field(
+        default=None, alias="to", description="Threads starting on or before this day; not before `from`."
+    )
     kind: ThreadKind | None = None
     limit: int = Field(default=100, ge=1, le=MAX_LIST_LIMIT)
 
@@ -117,6 +127,16 @@ class DailyThreadListRead(BaseModel):
 
 class SimilarDaysRequest(_Strict):
     """Find the user's threads most like one of theirs (`key`) or like a text: exactly one of the two."""
+
+    # "Exactly one of key or text", in the schema: the other is left out (or null).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["key"], "properties": {"key": {"type": "string"}, "text": {"type": "null"}}},
+                {"required": ["text"], "properties": {"text": {"type": "string"}, "key": {"type": "null"}}},
+            ]
+        }
+    )
 
     user_id: UserId
     key: ThreadKey | None = Field(default=None, description="A thread of this user; it is left out of the hits.")

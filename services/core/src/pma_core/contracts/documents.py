@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from pma_core.contracts.common import Metadata, RequestModel, UserId
-from pma_core.contracts.memory import MAX_LIMIT, MAX_QUERY_CHARS, ScoreParts
+from pma_core.contracts.memory import MAX_LIMIT, MAX_QUERY_CHARS, NOT_BLANK, NOT_BLANK_PATTERN, ScoreParts, is_blank
 
 MediaType = Literal["text/markdown", "text/plain"]
 IngestOutcome = Literal["created", "replaced", "unchanged"]
@@ -26,8 +26,11 @@ _OVERLAP_DIVISOR = DEFAULT_CHUNK_CHARS // DEFAULT_OVERLAP_CHARS
 MIN_CHUNK_CHARS = 200
 MAX_CHUNK_CHARS = 8_000
 MAX_DOC_KEYS = 50
+# The furthest a listing may page (OFFSET): Postgres int4, far past any user's documents; unbounded, a huge
+# offset overflowed the driver's int64 (a 500).
+MAX_OFFSET = 2_147_483_647
 
-DocKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+DocKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK]
 DocLabel = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
@@ -61,6 +64,7 @@ class DocumentIngest(_Strict):
     text: str = Field(
         min_length=1,
         max_length=MAX_DOCUMENT_CHARS,
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
         description=(
             f"The whole document, 1 to {MAX_DOCUMENT_CHARS:,} characters (also bounded by the gateway's "
             "HTTP_MAX_BODY_BYTES). Sections holding only headings or whitespace produce no chunk."
@@ -86,7 +90,7 @@ class DocumentIngest(_Strict):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, text: str) -> str:
-        if not text.strip():
+        if is_blank(text):
             raise ValueError("text holds only whitespace")
         return text
 
@@ -137,7 +141,7 @@ class DocumentListRead(BaseModel):
 
 class DocSearchRequest(_Strict):
     user_id: UserId
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS), NOT_BLANK]
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
     doc_keys: list[DocKey] | None = Field(
         default=None, min_length=1, max_length=MAX_DOC_KEYS, description="Search only these documents."

@@ -15,6 +15,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
@@ -29,6 +30,7 @@ from pma_core.contracts.common import (
     ShortText,
     UserId,
 )
+from pma_core.contracts.memory import NOT_BLANK
 
 # The same pattern the events table checks, so a bad type is a 422 here and never a database error.
 EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]*$"
@@ -44,7 +46,9 @@ MAX_LIMIT = 100
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=EVENT_TYPE_PATTERN)]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_SUBJECT_CHARS)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_SUMMARY_CHARS)]
-QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
+QueryText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS), NOT_BLANK
+]
 LogOutcome = Literal["created", "replayed"]
 
 
@@ -139,7 +143,9 @@ class EventListQuery(QueryModel):
     user_id: UserId
     types: EventTypes | None = Field(default=None, description="Only these event types (repeat or comma-separate).")
     since: IsoDatetime | None = Field(default=None, description="Events that occurred at or after this moment.")
-    until: IsoDatetime | None = Field(default=None, description="Events that occurred before this moment.")
+    until: IsoDatetime | None = Field(
+        default=None, description="Events that occurred before this moment; after `since` when both are given."
+    )
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
 
     @model_validator(mode="after")
@@ -156,12 +162,24 @@ class EventListRead(BaseModel):
 class SimilarEventsRequest(_Strict):
     """Find events like a given one (`event_id`) or like a text: exactly one of the two."""
 
+    # "Exactly one of event_id or text", in the schema: the other is left out (or null).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["event_id"], "properties": {"event_id": {"type": "string"}, "text": {"type": "null"}}},
+                {"required": ["text"], "properties": {"text": {"type": "string"}, "event_id": {"type": "null"}}},
+            ]
+        }
+    )
+
     user_id: UserId
     event_id: UUID | None = Field(default=None, description="An event of this user; it is left out of the hits.")
     text: QueryText | None = None
     event_types: EventTypes | None = None
     occurred_after: IsoDatetime | None = Field(default=None, description="Inclusive lower bound.")
-    occurred_before: IsoDatetime | None = Field(default=None, description="Exclusive upper bound.")
+    occurred_before: IsoDatetime | None = Field(
+        default=None, description="Exclusive upper bound; after `occurred_after` when both are given."
+    )
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
 
     @model_validator(mode="after")

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pma_core.contracts.common import IsoDatetime, Metadata, RequestModel, UserId
+from pma_core.contracts.memory import NOT_BLANK
 
 # The relation pattern the graph_edges table checks; node types follow it too, so they read alike.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -24,7 +25,7 @@ MAX_DEPTH = 3
 
 NodeType = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 Relation = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NAME_PATTERN)]
-NodeKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+NodeKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NOT_BLANK]
 NodeName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Direction = Literal["out", "in", "both"]
 
@@ -44,6 +45,22 @@ class _Strict(RequestModel):
 
 class NodeRef(_Strict):
     """A node of the same user: `{"id": ...}` or `{"type": ..., "key": ...}`, never both."""
+
+    # "Either id, or type and key, not both", in the schema: the other form's fields left out (or null).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["id"],
+                    "properties": {"id": {"type": "string"}, "type": {"type": "null"}, "key": {"type": "null"}},
+                },
+                {
+                    "required": ["type", "key"],
+                    "properties": {"type": {"type": "string"}, "key": {"type": "string"}, "id": {"type": "null"}},
+                },
+            ]
+        }
+    )
 
     id: UUID | None = None
     type: NodeType | None = None
@@ -67,7 +84,9 @@ class _Validity(_Strict):
         default=None, description="Valid since (default: when first stored; omitted on update: kept)."
     )
     valid_to: IsoDatetime | None = Field(
-        default=None, description="Valid until (exclusive); omitted = open-ended. Past = expired."
+        default=None,
+        description="Valid until (exclusive); omitted = open-ended. Past = expired. After valid_from (the one"
+        " given, else the stored one, else now).",
     )
 
     @model_validator(mode="after")
@@ -133,6 +152,16 @@ class EdgeRead(BaseModel):
 
 class GraphUpsert(_Strict):
     """Nodes, then edges, in one transaction: the edges may name nodes of the same batch by (type, key)."""
+
+    # "At least one node or edge", in the schema.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["nodes"], "properties": {"nodes": {"minItems": 1}}},
+                {"required": ["edges"], "properties": {"edges": {"minItems": 1}}},
+            ]
+        }
+    )
 
     user_id: UserId
     nodes: list[NodeItem] = Field(default_factory=list, max_length=MAX_BATCH)

@@ -6,7 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from pma_core.contracts.common import IdempotencyKey, IsoDatetime, Metadata, RequestModel, ShortText, UserId
 
@@ -22,8 +30,31 @@ MAX_QUERY_CHARS = 2_000
 MAX_BATCH = 100
 MAX_LIMIT = 100
 
-MemoryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MEMORY_CHARS)]
-SlotKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# What "blank" means in the gateway's contracts: Unicode White_Space, exactly the characters pydantic's
+# `strip_whitespace` trims (Rust's str::trim), so a schema's pattern and its validator agree on every character
+# (Python's own str.strip() and `\s` also take U+001C..U+001F).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
+_SPACE = "".join(f"\\u{ord(char):04x}" for char in WHITESPACE)
+# A text with something besides whitespace, and no NUL anywhere: a pattern of ours takes the place of the
+# no-NUL pattern the OpenAPI gives other strings (pma_core.app.openapi), so it says both.
+NOT_BLANK_PATTERN = f"^[^\\u0000]*[^{_SPACE}\\u0000][^\\u0000]*$"
+# The same, neither starting nor ending with whitespace (a key refused rather than trimmed into another key).
+TRIMMED_PATTERN = f"^[^{_SPACE}\\u0000]([^\\u0000]*[^{_SPACE}\\u0000])?$"
+# Schema-only: the value is still checked by strip_whitespace + min_length, or by `is_blank`.
+NOT_BLANK = Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN})
+
+
+def is_blank(text: str) -> bool:
+    """Nothing but WHITESPACE (or nothing at all): what NOT_BLANK_PATTERN refuses."""
+    return not text.strip(WHITESPACE)
+
+
+MemoryText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MEMORY_CHARS), NOT_BLANK
+]
+SlotKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 
 
 class _Strict(RequestModel):
@@ -47,7 +78,10 @@ class MemoryItem(_Strict):
         default=None, description="A retried call with the same key returns the first result, never a copy."
     )
     supersedes: list[UUID] = Field(
-        default_factory=list, max_length=20, description="Memories this one contradicts: they are invalidated."
+        default_factory=list,
+        max_length=20,
+        description="Memories this one contradicts: they are invalidated. Each must be an active memory of the"
+        " user (else 422).",
     )
 
 
@@ -60,18 +94,43 @@ class MemoryBatchCreate(_Strict):
     memories: list[MemoryItem] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+def _never_null(schema: dict[str, Any]) -> None:
+    """The schema of a field that may be left out but not sent as null (its validator refuses null): the
+    value's own type, without the null branch and the Python default (None) that only mean "left out"."""
+    schema.pop("default", None)
+    (own,) = [branch for branch in schema.pop("anyOf") if branch != {"type": "null"}]
+    schema.update(own)
+
+
+_UPDATABLE = ("text", "kind", "metadata", "importance", "expires_at")
+
+
 class MemoryUpdate(_Strict):
+    """The fields to change, at least one; a field left out keeps its value. Only `expires_at` may be null
+    (no expiry); the others are columns that always hold a value."""
+
+    # "At least one field to update", in the schema.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": [name]} for name in _UPDATABLE]})
+
     user_id: UserId
-    text: MemoryText | None = None
-    kind: MemoryKind | None = None
-    metadata: Metadata | None = None
-    importance: float | None = Field(default=None, ge=0, le=1)
-    expires_at: IsoDatetime | None = None
+    text: MemoryText | None = Field(default=None, json_schema_extra=_never_null)
+    kind: MemoryKind | None = Field(default=None, json_schema_extra=_never_null)
+    metadata: Metadata | None = Field(default=None, json_schema_extra=_never_null)
+    importance: float | None = Field(default=None, ge=0, le=1, json_schema_extra=_never_null)
+    expires_at: IsoDatetime | None = Field(default=None, description="null: the memory no longer expires.")
+
+    @field_validator("text", "kind", "metadata", "importance")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # A null would reach a NOT NULL column (a 500): refused here, as the schema says.
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep its value")
+        return value
 
     @model_validator(mode="after")
     def _something_to_change(self) -> MemoryUpdate:
         if not self.model_fields_set - {"user_id"}:
-            raise ValueError("nothing to update: give at least one of text, kind, metadata, importance, expires_at")
+            raise ValueError(f"nothing to update: give at least one of {', '.join(_UPDATABLE)}")
         return self
 
 
@@ -120,7 +179,7 @@ class RecallFilters(_Strict):
         default=None, description="Exact matches on top-level metadata keys."
     )
     created_after: IsoDatetime | None = None
-    created_before: IsoDatetime | None = None
+    created_before: IsoDatetime | None = Field(default=None, description="After created_after, when both are given.")
     include_superseded: bool = False
     include_expired: bool = False
 
@@ -133,7 +192,7 @@ class RecallFilters(_Strict):
 
 class RecallRequest(_Strict):
     user_id: UserId
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS), NOT_BLANK]
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
     filters: RecallFilters = Field(default_factory=RecallFilters)
     mmr: bool = Field(default=False, description="Re-rank for diversity (maximal marginal relevance).")

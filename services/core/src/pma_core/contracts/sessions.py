@@ -15,7 +15,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from pma_core.contracts.common import Metadata, RequestModel, UserId
-from pma_core.contracts.memory import RememberOutcome
+from pma_core.contracts.memory import NOT_BLANK, RememberOutcome, is_blank
 
 TurnRole = Literal["user", "assistant", "system", "tool"]
 
@@ -28,33 +28,25 @@ DEFAULT_LAST_TURNS = 20
 # The TTL a turn may set for its session: from a minute to 30 days.
 MIN_SESSION_TTL_SECONDS = 60
 MAX_SESSION_TTL_SECONDS = 30 * 86_400
-# A session id is used inside Valkey keys and URL paths: printable, no spaces, no slashes.
-SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+# A session id is used inside Valkey keys and URL paths: printable, no spaces, no slashes, and not only dots
+# ("." and ".." are path segments HTTP clients resolve, so such an id could reach another route).
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:-]*[A-Za-z0-9_:-][A-Za-z0-9_.:-]*$"
 MAX_SESSION_ID_CHARS = 128
 
 
-def _not_only_dots(value: str) -> str:
-    # "." and ".." are path segments: HTTP clients resolve them, so such an id could reach another route.
-    if set(value) == {"."}:
-        raise ValueError("a session id cannot be only dots")
-    return value
-
-
-SessionId = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=MAX_SESSION_ID_CHARS, pattern=SESSION_ID_PATTERN),
-    AfterValidator(_not_only_dots),
-]
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SESSION_ID_CHARS, pattern=SESSION_ID_PATTERN)]
 
 
 def _not_blank(value: str) -> str:
     # Content is kept verbatim (indentation matters in code and tool output), but all-blank says nothing.
-    if not value.strip():
+    if is_blank(value):
         raise ValueError("content must contain more than whitespace")
     return value
 
 
-TurnText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TURN_CHARS), AfterValidator(_not_blank)]
+TurnText = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TURN_CHARS), AfterValidator(_not_blank), NOT_BLANK
+]
 
 
 class TurnCreate(RequestModel):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from memory_gateway.adapters.reindex import ReindexStatus, run_job
 from memory_gateway.adapters.tables import INDEXED_TABLES
 from memory_gateway.deps import StateDep
+from pma_core.app.schemas import error_responses
 from pma_core.contracts.common import RequestModel
 from pma_core.errors import ConflictError, TooSoonError, ValidationFailedError
 from pma_core.vectors import Collection
@@ -37,9 +38,16 @@ class ReindexRead(BaseModel):
     error: str | None
 
 
-@router.post("/reindex", response_model=ReindexRead, status_code=202, summary="rebuild Qdrant from Postgres")
+@router.post(
+    "/reindex",
+    response_model=ReindexRead,
+    status_code=202,
+    responses=error_responses(409, 429),
+    summary="rebuild Qdrant from Postgres",
+)
 async def start_reindex(body: ReindexCreate, state: StateDep, response: Response) -> ReindexRead:
-    """Starts a background rebuild (one at a time: 409 while one runs); poll GET for progress."""
+    """Starts a background rebuild (one at a time: 409 while one runs; 429 within
+    MEMORY_REINDEX_COOLDOWN_SECONDS of the last one); poll GET for progress."""
     status = state.reindex
     if status.state == "running":
         raise ConflictError("a reindex is already running", details={"collection": status.collection})

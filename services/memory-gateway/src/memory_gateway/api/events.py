@@ -12,6 +12,7 @@ from memory_gateway.deps import EventsDep, SimilarEventsDep
 from memory_gateway.domain.events import SimilarEventsSearch, log_events
 from memory_gateway.domain.models import EventWindow
 from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_batch_keys, with_header_key
+from pma_core.app.schemas import error_responses
 from pma_core.contracts.events import (
     EventBatchCreate,
     EventBatchRead,
@@ -29,7 +30,12 @@ from pma_core.errors import NotFoundError
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-@router.post("/events", response_model=EventLogRead, summary="log an event (idempotent with a key)")
+@router.post(
+    "/events",
+    response_model=EventLogRead,
+    responses={status.HTTP_201_CREATED: {"model": EventLogRead, "description": "A new event: created"}},
+    summary="log an event (idempotent with a key)",
+)
 async def log_event(
     body: EventCreate, events: EventsDep, response: Response, key: IdempotencyKeyHeader = None
 ) -> EventLogRead:
@@ -57,7 +63,9 @@ async def list_events(query: Annotated[EventListQuery, Query()], events: EventsD
 
 
 # `:uuid`: only an id is an event, so GET /v1/events/batch is the 405 it is (batch takes POST), not a 422.
-@router.get("/events/{event_id:uuid}", response_model=EventRead, summary="get one event")
+@router.get(
+    "/events/{event_id:uuid}", response_model=EventRead, responses=error_responses(404), summary="get one event"
+)
 async def get_event(event_id: UUID, user_id: UserQuery, events: EventsDep) -> EventRead:
     event = await events.get(user_id, event_id)
     if event is None:
@@ -65,9 +73,15 @@ async def get_event(event_id: UUID, user_id: UserQuery, events: EventsDep) -> Ev
     return event
 
 
-@router.post("/similar_events", response_model=SimilarEventsRead, summary="similar_events: hybrid, explained")
+@router.post(
+    "/similar_events",
+    response_model=SimilarEventsRead,
+    responses=error_responses(404, 502),
+    summary="similar_events: hybrid, explained",
+)
 async def similar_events(body: SimilarEventsRequest, similar: SimilarEventsDep) -> SimilarEventsRead:
-    """Events like `event_id` (that event is left out) or like `text`, best first, within the filters."""
+    """Events like `event_id` (that event is left out) or like `text`, best first, within the filters.
+    404 for an event that is not the user's; 502 when the embedder fails."""
     started = time.perf_counter()
     window = EventWindow(
         types=tuple(body.event_types) if body.event_types else None,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, status
 from memory_gateway.deps import MemoriesDep, RecallDep
 from memory_gateway.domain.memories import new_memory
 from pma_core.app.params import IdempotencyKeyHeader, UserQuery, with_batch_keys, with_header_key
+from pma_core.app.schemas import error_responses
 from pma_core.contracts.memory import (
     MemoryBatchCreate,
     MemoryCreate,
@@ -26,7 +27,12 @@ from pma_core.contracts.memory import (
 router = APIRouter(prefix="/v1", tags=["memories"])
 
 
-@router.post("/remember", response_model=RememberRead, summary="remember: store a memory (deduplicated)")
+@router.post(
+    "/remember",
+    response_model=RememberRead,
+    responses={status.HTTP_201_CREATED: {"model": RememberRead, "description": "A new memory: created"}},
+    summary="remember: store a memory (deduplicated)",
+)
 async def remember(
     body: MemoryCreate, memories: MemoriesDep, response: Response, key: IdempotencyKeyHeader = None
 ) -> RememberRead:
@@ -60,23 +66,40 @@ async def recall(body: RecallRequest, recalls: RecallDep) -> Response:
     return Response(content=answer.payload[:-1] + tail.encode(), media_type="application/json")
 
 
-@router.get("/memories/{memory_id}", response_model=MemoryRead, summary="get one memory")
+@router.get(
+    "/memories/{memory_id}", response_model=MemoryRead, responses=error_responses(404), summary="get one memory"
+)
 async def get_memory(memory_id: UUID, user_id: UserQuery, memories: MemoriesDep) -> MemoryRead:
     return memories.read(await memories.get(user_id, memory_id))
 
 
-@router.patch("/memories/{memory_id}", response_model=MemoryRead, summary="update one memory (history kept)")
+@router.patch(
+    "/memories/{memory_id}",
+    response_model=MemoryRead,
+    responses=error_responses(404),
+    summary="update one memory (history kept)",
+)
 async def update_memory(memory_id: UUID, body: MemoryUpdate, memories: MemoriesDep) -> MemoryRead:
     changes = body.model_dump(exclude={"user_id"}, exclude_unset=True)
     return memories.read(await memories.update(body.user_id, memory_id, changes))
 
 
-@router.delete("/memories/{memory_id}", status_code=204, summary="forget one memory (and its history)")
+@router.delete(
+    "/memories/{memory_id}",
+    status_code=204,
+    responses=error_responses(404),
+    summary="forget one memory (and its history)",
+)
 async def forget_memory(memory_id: UUID, user_id: UserQuery, memories: MemoriesDep) -> Response:
     await memories.forget(user_id, memory_id)
     return Response(status_code=204)
 
 
-@router.get("/memories/{memory_id}/history", response_model=list[MemoryHistoryRead], summary="a memory's history")
+@router.get(
+    "/memories/{memory_id}/history",
+    response_model=list[MemoryHistoryRead],
+    responses=error_responses(404),
+    summary="a memory's history",
+)
 async def memory_history(memory_id: UUID, user_id: UserQuery, memories: MemoriesDep) -> list[MemoryHistoryRead]:
     return await memories.history(user_id, memory_id)

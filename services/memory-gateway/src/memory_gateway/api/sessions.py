@@ -14,6 +14,7 @@ from memory_gateway.deps import SessionsDep
 from memory_gateway.domain.models import NewTurn, Turn
 from memory_gateway.domain.sessions import MovedChunk
 from pma_core.app.params import UserQuery
+from pma_core.app.schemas import error_responses
 from pma_core.contracts.sessions import (
     DEFAULT_LAST_TURNS,
     MAX_LAST_TURNS,
@@ -35,7 +36,8 @@ SessionPath = Annotated[
         min_length=1,
         max_length=MAX_SESSION_ID_CHARS,
         pattern=SESSION_ID_PATTERN,
-        description="The conversation's id, chosen by the caller: 1-128 characters of A-Z a-z 0-9 _ . : -",
+        description="The conversation's id, chosen by the caller: 1-128 characters of A-Z a-z 0-9 _ . : -, not"
+        " only dots",
     ),
 ]
 LastQuery = Annotated[int, Query(ge=1, le=MAX_LAST_TURNS, description="How many of the latest turns to return.")]
@@ -66,7 +68,12 @@ async def append_turn(session_id: SessionPath, body: TurnCreate, sessions: Sessi
     )
 
 
-@router.get("/sessions/{session_id}/turns", response_model=SessionRead, summary="a session's latest turns")
+@router.get(
+    "/sessions/{session_id}/turns",
+    response_model=SessionRead,
+    responses=error_responses(404),
+    summary="a session's latest turns",
+)
 async def read_turns(
     session_id: SessionPath, user_id: UserQuery, sessions: SessionsDep, last: LastQuery = DEFAULT_LAST_TURNS
 ) -> SessionRead:
@@ -86,7 +93,12 @@ async def list_sessions(user_id: UserQuery, sessions: SessionsDep) -> SessionLis
     return SessionListRead(user_id=user_id, session_ids=await sessions.session_ids(user_id))
 
 
-@router.delete("/sessions/{session_id}", status_code=204, summary="drop a session (nothing is summarised)")
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    responses=error_responses(404),
+    summary="drop a session (nothing is summarised)",
+)
 async def delete_session(session_id: SessionPath, user_id: UserQuery, sessions: SessionsDep) -> Response:
     await sessions.delete(user_id, session_id)
     return Response(status_code=204)
@@ -95,6 +107,7 @@ async def delete_session(session_id: SessionPath, user_id: UserQuery, sessions: 
 @router.post(
     "/sessions/{session_id}/flush",
     response_model=FlushRead,
+    responses=error_responses(404),
     summary="summarise the whole session into long-term memory now, and clear it",
 )
 async def flush_session(session_id: SessionPath, user_id: UserQuery, sessions: SessionsDep) -> FlushRead:
