@@ -6,6 +6,7 @@ import pytest
 
 from pma_core.clients import MemoryGatewayClient, RemoteServiceError
 from pma_core.contracts.memory import MemoryCreate, MemoryItem, MemoryUpdate, RecallFilters
+from pma_core.contracts.sessions import TurnCreate
 
 
 async def _alice_secret(memory: MemoryGatewayClient) -> MemoryCreate:
@@ -69,3 +70,20 @@ async def test_deleting_a_user_removes_all_of_theirs_and_nothing_else(memory: Me
     assert deleted["memory_history"] == 2
     assert (await memory.recall("alice", "Alice one two", use_cache=False)).hits == []
     assert (await memory.get_memory("bob", bobs.id)).text == "Bob keeps this"
+
+
+async def test_after_a_user_is_deleted_no_cached_recall_or_session_brings_their_data_back(
+    memory: MemoryGatewayClient,
+) -> None:
+    await memory.remember(MemoryCreate(user_id="alice", text="Alice's door code is 4711", kind="fact"))
+    assert (await memory.recall("alice", "door code")).hits  # cached, at the user's generation 1
+    await memory.append_turn("standup", TurnCreate(user_id="alice", role="user", content="My door code is 4711"))
+
+    deleted = await memory.delete_user("alice")
+    assert deleted["sessions"] == 1
+    assert await memory.list_sessions("alice") == []
+
+    # Alice writes anew: her generation must not be 1 again, or the old cached recall would answer.
+    await memory.remember(MemoryCreate(user_id="alice", text="Alice waters the plants on Fridays", kind="fact"))
+    texts = [hit.memory.text for hit in (await memory.recall("alice", "door code")).hits]
+    assert "Alice's door code is 4711" not in texts, texts

@@ -128,3 +128,8 @@ SopsDep = Annotated[SopRepository, Depends(_sops)]
 TemplatesDep = Annotated[TemplateRepository, Depends(_templates)]
 TasksDep = Annotated[TaskRepository, Depends(_tasks)]
 ExecutionsDep = Annotated[ExecutionRepository, Depends(_executions)]
+
+
+def postgres_pool(state: StateDep) -> asyncpg.Pool:
+    """The dependency `DELETE /v1/users/{user_id}` deletes through (core's route, pma_core.app.users)."""
+    return state.pool

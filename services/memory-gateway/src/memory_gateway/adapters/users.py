@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncpg
 
+from memory_gateway.adapters.sessions import SessionStore
 from memory_gateway.adapters.tables import INDEXED_TABLES
+from pma_core.postgres import delete_user_rows as delete_rows
 from pma_core.vectors import VectorFilter, VectorStore
 
-# Children before parents; history and chunks also cascade, listed for the counts.
+# Children before parents; history and chunks also cascade, listed for the counts. recall_generations is
+# bumped, not deleted: a cached recall holds the generation it was computed at, and a generation back at 0
+# would let the deleted memories' cached recalls match again once the user writes anew.
 _TABLES = (
     "memory_history",
     "memories",
-    "recall_generations",
     "doc_chunks",
     "documents",
     "events",
@@ -23,12 +26,22 @@ _TABLES = (
 
 async def delete_user_rows(pool: asyncpg.Pool, user_id: str) -> dict[str, int]:
     """Delete the user's rows in one transaction; returns how many rows each table lost."""
-    counts: dict[str, int] = {}
-    async with pool.acquire() as conn, conn.transaction():
-        for table in _TABLES:
-            status = await conn.execute(f"DELETE FROM {table} WHERE user_id = $1", user_id)
-            counts[table] = int(status.split()[-1])
+    counts = await delete_rows(pool, user_id, _TABLES)
+    # After the delete: a recall between the two computes over no rows, cached under the old generation.
+    await pool.execute(
+        """INSERT INTO recall_generations (user_id, generation) VALUES ($1, 1)
+           ON CONFLICT (user_id) DO UPDATE SET generation = recall_generations.generation + 1""",
+        user_id,
+    )
     return counts
+
+
+async def delete_user_sessions(sessions: SessionStore, user_id: str) -> int:
+    """Drop the user's short-term sessions from Valkey (nothing is summarised); how many there were."""
+    session_ids = await sessions.session_ids(user_id)
+    for session_id in session_ids:
+        await sessions.delete(user_id, session_id)
+    return len(session_ids)
 
 
 async def delete_user_points(vectors: VectorStore, user_id: str) -> None:
