@@ -70,7 +70,8 @@ test-n8n: install
 	$(UV) run --frozen python tests/n8n/run_n8n.py
 
 # Schemathesis against each service's own OpenAPI (pma_core.testing.fuzz), longer than the seeded run in
-# `make test`: FUZZ_EXAMPLES examples per operation and a new seed each run unless FUZZ_SEED is given (the
+# `make test` and with the coverage phase (each schema keyword's boundary and negative values) too:
+# FUZZ_EXAMPLES examples per operation and a new seed each run unless FUZZ_SEED is given (the
 # report prints the seed, so a finding can be replayed with FUZZ_SEED=<it>).
 FUZZ_EXAMPLES ?= 100
 FUZZ_SEED ?= $(shell date +%s)
@@ -78,7 +79,8 @@ fuzz: install
 	@status=0; \
 	for member in memory-gateway planner-engine scheduler-engine observer-agent; do \
 	  echo "== $$member: $(FUZZ_EXAMPLES) examples per operation, seed $(FUZZ_SEED)"; \
-	  PMA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PMA_FUZZ_SEED=$(FUZZ_SEED) UV_PROJECT_ENVIRONMENT=.venvs/$$member \
+	  PMA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PMA_FUZZ_SEED=$(FUZZ_SEED) PMA_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	    UV_PROJECT_ENVIRONMENT=.venvs/$$member \
 	    $(UV) run --frozen --package $$member pytest services/$$member/tests -k under_fuzzing -o timeout=3600 $(PYTEST_ARGS) \
 	    || status=1; \
 	done; \

@@ -111,7 +111,9 @@ async def test_the_services_call_each_other_with_their_token(guarded: tuple[Clie
     # observer -> planner, scheduler (both critical: a refused token would be a 502) and memory-gateway.
     [reflection] = (await clients.observer.daily(DailyTrigger(user_id=USER, default_day="today"))).reflections
     assert isinstance(reflection.metrics, DailyMetrics)
-    assert reflection.metrics.tasks_planned > 0
+    # Today's plan reached the observer from the planner (its blocks may lie tomorrow: after working hours the
+    # scheduler places them there, so planned tasks today would depend on the time of day).
+    assert reflection.metrics.plans_created == 1
     sources = reflection.metrics.sources
     assert (sources["planner"], sources["scheduler"], sources["events"]) == ("ok", "ok", "ok")
     assert sources["meetings"].startswith("none")  # scheduler -> busy answered: no Google connection

@@ -242,10 +242,11 @@ async def test_a_period_at_the_ends_of_the_calendar_is_a_422_not_a_server_error(
     # 9999-W52 ends on 2 January 10000 and the UTC window of 9999-12-31 runs past it: both once overflowed
     # `date` (a 500) before the period was checked; a day before 2000 is refused by the contract itself.
     cases = [
-        ("/v1/reflections/daily", {"date": "9999-12-31"}, "not begun anywhere"),
+        ("/v1/reflections/daily", {"date": "9999-12-31"}, "the year must be from 2 to 9998"),  # every IsoDate
+        ("/v1/reflections/daily", {"date": "9998-12-31"}, "not begun anywhere"),
         ("/v1/reflections/weekly", {"week": "9999-W52"}, "not begun anywhere"),
         ("/v1/reflections/weekly", {"user_id": "ada", "week": "9999-W52"}, "has not begun"),
-        ("/v1/reflections/daily", {"user_id": "ada", "date": "9999-12-31"}, "in the future"),
+        ("/v1/reflections/daily", {"user_id": "ada", "date": "9998-12-31"}, "in the future"),
         ("/v1/reflections/daily", {"date": "1999-12-31"}, "before 2000-01-01"),
         ("/v1/reflections/weekly", {"week": "1999-W52"}, "before 2000-W01"),
         ("/v1/reflections/weekly", {"user_id": "ada", "week": "0000-W01"}, "before 2000-W01"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from pma_core.clients import PlannerEngineClient
@@ -48,3 +49,13 @@ async def test_a_bad_user_id_is_a_422(planner: PlannerEngineClient) -> None:
     with pytest.raises(RemoteServiceError) as refused:
         await planner.delete_user("no spaces allowed")
     assert refused.value.status_code == 422
+
+
+async def test_users_active_is_never_taken_for_a_user_id(planner: PlannerEngineClient) -> None:
+    async with httpx.AsyncClient(base_url=planner.base_url) as http:
+        refused = await http.delete("/v1/users/active")
+        options = await http.options("/v1/users/active")
+    assert refused.status_code == 405
+    assert "DELETE" not in refused.headers["allow"]
+    assert "DELETE" not in options.headers["allow"]
+    assert "GET" in options.headers["allow"]

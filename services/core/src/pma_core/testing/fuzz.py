@@ -2,9 +2,9 @@
 
 The CLI runs in a subprocess (awaited, so the service under test keeps serving in the test's event
 loop) against the real app on a loopback port, the way a client generated from the schema would call
-it. `make test` runs a small, seeded example count per operation; `make fuzz` a longer run of the same
-(`PMA_FUZZ_EXAMPLES`, `PMA_FUZZ_SEED`). A failure prints schemathesis's own report, with the curl line
-that reproduces each finding.
+it. `make test` runs a small, seeded example count per operation; `make fuzz` a longer run with the
+coverage phase too (`PMA_FUZZ_EXAMPLES`, `PMA_FUZZ_SEED`, `PMA_FUZZ_PHASES`). A failure prints
+schemathesis's own report, with the curl line that reproduces each finding.
 
 Configuration: `fuzz.toml` beside this module (what holds for every service) followed by the service's own
 `tests/fuzz.toml`. Both hold only `[[operations]]` entries, each saying which rule it is for: a rule JSON
@@ -38,6 +38,15 @@ class FuzzRun:
         return self.exit_code == 0
 
 
+# make test: random and stateful generation, seeded. The coverage phase (every schema keyword's boundary and
+# negative values, deterministic) takes two thirds of a run: `make fuzz` adds it (PMA_FUZZ_PHASES).
+DEFAULT_PHASES = "examples,fuzzing,stateful"
+
+
+def fuzz_phases() -> str:
+    return os.environ.get("PMA_FUZZ_PHASES", DEFAULT_PHASES)
+
+
 def examples_per_operation() -> int:
     return int(os.environ.get("PMA_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 
@@ -63,6 +72,8 @@ def _command(base_url: str, config: Path, headers: Mapping[str, str], extra: Seq
         str(examples_per_operation()),
         "--seed",
         str(fuzz_seed()),
+        "--phases",
+        fuzz_phases(),
         # One worker: the service under test shares this machine's two cores with the test process.
         "--workers",
         "1",

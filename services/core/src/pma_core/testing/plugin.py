@@ -86,10 +86,25 @@ def postgres_template(postgres_admin_url: str) -> Iterator[str]:
     _admin(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def _clone_strategy(postgres_admin_url: str) -> str:
+    """How each test's database is copied from the template: FILE_COPY where Postgres has it (15+), about
+    0.15 s faster a test than the default WAL_LOG on the harness's fsync-off server (1,000 tests: 2.5 min)."""
+
+    async def version() -> int:
+        conn = await asyncpg.connect(postgres_admin_url)
+        try:
+            return int(await conn.fetchval("SHOW server_version_num"))
+        finally:
+            await conn.close()
+
+    return " STRATEGY FILE_COPY" if run_sync(version()) >= 150000 else ""
+
+
 @pytest.fixture
-def postgres_url(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
+def postgres_url(postgres_admin_url: str, postgres_template: str, _clone_strategy: str) -> Iterator[str]:
     name = f"pma_test_{uuid.uuid4().hex[:12]}"
-    _admin(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    _admin(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"{_clone_strategy}')
     yield with_database(postgres_admin_url, name)
     _admin(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -116,4 +131,9 @@ def valkey_url() -> Iterator[str]:
 
 @pytest.fixture
 def valkey_settings(valkey_url: str) -> ValkeySettings:
-    return ValkeySettings(url=SecretStr(valkey_url), key_prefix=f"test:{uuid.uuid4().hex[:12]}:")
+    # A longer socket timeout than production's 0.5 s (which degrades fast when Valkey hangs): the services
+    # under test share two loaded cores with the test itself, and a stalled event loop outlasted 0.5 s in CI
+    # (40 concurrent session appends, a 503 "Valkey does not answer"). Tests of a dead Valkey set their own.
+    return ValkeySettings(
+        url=SecretStr(valkey_url), key_prefix=f"test:{uuid.uuid4().hex[:12]}:", socket_timeout_seconds=5.0
+    )
