@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta
+from functools import cache
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
@@ -110,17 +111,27 @@ def _scalar_kinds(annotation: Any) -> set[Any]:
     return {annotation}
 
 
-def _lax_scalar(kinds: set[Any], value: Any) -> str | None:
+def _lax_scalar(wanted: frozenset[Any], value: Any) -> str | None:
     """Why `value` would only pass by pydantic's lax coercion (false as 0, 0 as false, "5" as 5), or None."""
     if value is None:
         return None
-    wanted = kinds - {type(None)}
-    if wanted == {bool} and not isinstance(value, bool):
-        return "expected a boolean (true or false)"
-    numeric = wanted and wanted <= {int, float}
-    if numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
+    if wanted == {bool}:
+        return None if isinstance(value, bool) else "expected a boolean (true or false)"
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return "expected a number" if float in wanted else "expected an integer"
     return None
+
+
+@cache
+def _scalar_fields(model: type[BaseModel]) -> tuple[tuple[str, frozenset[Any]], ...]:
+    """The model's boolean and numeric fields (by wire name) with the types they admit: worked out once per
+    model, not on every request."""
+    fields = []
+    for name, field in model.model_fields.items():
+        wanted = frozenset(_scalar_kinds(field.annotation) - {type(None)})
+        if wanted == {bool} or (wanted and wanted <= {int, float}):
+            fields.append((field.alias or name, wanted))
+    return tuple(fields)
 
 
 class QueryModel(BaseModel):
@@ -144,8 +155,7 @@ class RequestModel(BaseModel):
     def _scalars_as_typed(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        for name, field in cls.model_fields.items():
-            key = field.alias or name
-            if key in data and (problem := _lax_scalar(_scalar_kinds(field.annotation), data[key])):
+        for key, wanted in _scalar_fields(cls):
+            if key in data and (problem := _lax_scalar(wanted, data[key])):
                 raise PydanticCustomError("lax_scalar", "{field}: {problem}", {"field": key, "problem": problem})
         return data

@@ -32,6 +32,10 @@ from memory_gateway.domain.models import (
 _COLUMNS = """id, user_id, kind, text, key, source, metadata, importance, valid_from, valid_to,
               superseded_by, expires_at, created_at, updated_at"""
 _FIELDS = [name.strip() for name in _COLUMNS.split(",")]
+# Every write moves the user's recall generation on (cached recalls of an older one stop answering); so does
+# deleting the user (adapters/users.py), which must never reset it.
+BUMP_GENERATION = """INSERT INTO recall_generations (user_id, generation) VALUES ($1, 1)
+    ON CONFLICT (user_id) DO UPDATE SET generation = recall_generations.generation + 1"""
 
 
 # Every column of a row but its id, and the row's lexemes: what recall reads of a candidate.
@@ -287,11 +291,7 @@ class MemoryTx:
         )
 
     async def bump_generation(self) -> None:
-        await self.conn.execute(
-            """INSERT INTO recall_generations (user_id, generation) VALUES ($1, 1)
-               ON CONFLICT (user_id) DO UPDATE SET generation = recall_generations.generation + 1""",
-            self.user_id,
-        )
+        await self.conn.execute(BUMP_GENERATION, self.user_id)
 
 
 # One row per new memory from parallel arrays, and its history in the same statement (a data-modifying

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from memory_gateway.adapters.memories import BUMP_GENERATION
 from memory_gateway.adapters.sessions import SessionStore
 from memory_gateway.adapters.tables import INDEXED_TABLES
 from pma_core.postgres import delete_user_rows as delete_rows
@@ -28,11 +29,7 @@ async def delete_user_rows(pool: asyncpg.Pool, user_id: str) -> dict[str, int]:
     """Delete the user's rows in one transaction; returns how many rows each table lost."""
     counts = await delete_rows(pool, user_id, _TABLES)
     # After the delete: a recall between the two computes over no rows, cached under the old generation.
-    await pool.execute(
-        """INSERT INTO recall_generations (user_id, generation) VALUES ($1, 1)
-           ON CONFLICT (user_id) DO UPDATE SET generation = recall_generations.generation + 1""",
-        user_id,
-    )
+    await pool.execute(BUMP_GENERATION, user_id)
     return counts
 
 
