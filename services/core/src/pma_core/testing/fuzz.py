@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -58,9 +57,9 @@ def fuzz_seed() -> int:
 CORE_CONFIG = Path(__file__).with_name("fuzz.toml")
 
 
-def _command(base_url: str, config: Path, headers: Mapping[str, str], extra: Sequence[str]) -> list[str]:
+def _command(base_url: str, config: Path) -> list[str]:
     executable = Path(sys.executable).with_name("schemathesis")
-    command = [
+    return [
         str(executable),
         "--config-file",
         str(config),
@@ -84,9 +83,6 @@ def _command(base_url: str, config: Path, headers: Mapping[str, str], extra: Seq
         "none",
         "--no-color",
     ]
-    for name, value in headers.items():
-        command += ["--header", f"{name}: {value}"]
-    return command + list(extra)
 
 
 def _write_config(directory: Path, service_config: Path | None) -> Path:
@@ -96,18 +92,12 @@ def _write_config(directory: Path, service_config: Path | None) -> Path:
     return config
 
 
-async def fuzz(
-    base_url: str,
-    *,
-    service_config: Path | None = None,
-    headers: Mapping[str, str] | None = None,
-    extra: Sequence[str] = (),
-) -> FuzzRun:
+async def fuzz(base_url: str, *, service_config: Path | None = None) -> FuzzRun:
     """Run schemathesis against the service at `base_url` and return its exit code and report."""
     with TemporaryDirectory(prefix="pma-fuzz-") as scratch:
         config = _write_config(Path(scratch), service_config)
         process = await asyncio.create_subprocess_exec(
-            *_command(base_url, config, headers or {}, extra),
+            *_command(base_url, config),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=scratch,
