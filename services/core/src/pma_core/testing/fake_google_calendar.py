@@ -23,13 +23,15 @@ email, and any added with `add_calendar`):
   refresh token -> 400 `invalid_grant` "Token has been expired or revoked.".
 
 Faults (`inject`): the next calls (optionally of one method, after skipping some) answer 429/403/5xx in
-Google's shape, a 401, or have their connection closed before (or after) the change is applied. Note that
+Google's shape, a 401, answer late ("slow"), or have their connection closed before (or after) the change is
+applied. Note that
 httplib2 silently resends a request once when the server closes the connection without answering, so one
 dropped connection is invisible to googleapiclient: inject `times=2` to make a call fail.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
@@ -67,7 +69,9 @@ Fault = Literal[
     "unauthorized_401",  # 401 authError, as for an access token Google no longer accepts
     "drop_connection",  # the connection is closed before the call is applied, with no answer
     "drop_after_apply",  # the call is applied, then the connection is closed with no answer
+    "slow",  # the call is applied after SLOW_SECONDS, as a stalled Google answers
 ]
+SLOW_SECONDS = 0.5
 API_METHODS: tuple[Method, ...] = ("insert", "get", "patch", "update", "delete", "list")
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 DEFAULT_CLIENT_ID = "fake-client-id.apps.googleusercontent.com"
@@ -893,6 +897,9 @@ class FakeGoogleCalendar(LoopbackFake):
 
     def inject(self, fault: Fault, *, times: int = 1, method: Method | None = None, skip: int = 0) -> None:
         """The next `times` API calls (of `method`, after letting `skip` of them through) get `fault`."""
+        if method == "token" and fault != "slow":
+            # The token endpoint's own failures are its grants' (revoke_refresh_token).
+            raise ValueError("the token endpoint can only be made slow")
         with self._lock:
             self._faults.append(_FaultRule(fault, method, times, skip))
 
@@ -939,7 +946,9 @@ class FakeGoogleCalendar(LoopbackFake):
                 # land in its send (not retried by httplib2) or its read (retried) by timing alone.
                 await request.body()
                 return DroppedConnection()
-            if fault is not None and fault != "drop_after_apply":
+            if fault == "slow":
+                await asyncio.sleep(SLOW_SECONDS)
+            elif fault is not None and fault != "drop_after_apply":
                 raise _fault_error(fault)
             body = await _json_body(request) if method in ("insert", "patch", "update") else {}
             with self._lock:
@@ -966,6 +975,8 @@ class FakeGoogleCalendar(LoopbackFake):
 
     async def serve_token(self, request: Request) -> Response:
         self._record("token", request)
+        if self._take_fault("token") == "slow":
+            await asyncio.sleep(SLOW_SECONDS)
         form = _form(await request.body())
         with self._lock:
             status, payload = self._oauth.grant(form, _basic(request.headers.get("authorization")))

@@ -29,6 +29,7 @@ import json
 import logging
 import random
 import re
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -183,6 +184,12 @@ class _Session:
     ) -> None:
         self.user_id, self.service = user_id, service
         self._retry, self._sleep, self._rng = retry, sleep, rng
+        # A caller cancelled while its call runs in a worker thread (a shutdown, a timeout) leaves that
+        # thread running: closing the service under it would leave the connection it is about to keep
+        # open for ever (an unclosed socket). The last call out closes it instead.
+        self._guard = threading.Lock()
+        self._running = 0
+        self._closed = False
 
     async def call(self, make: Callable[[Any], Any]) -> Json:
         """Build the request with `make(events_resource)` and execute it, retrying what is transient."""
@@ -202,7 +209,26 @@ class _Session:
             await self._sleep(delay)
 
     def _execute(self, make: Callable[[Any], Any]) -> Json:
-        return cast(Json, make(self.service.events()).execute() or {})
+        with self._guard:
+            if self._closed:
+                raise asyncio.CancelledError  # the session ended before this thread started
+            self._running += 1
+        try:
+            return cast(Json, make(self.service.events()).execute() or {})
+        finally:
+            with self._guard:
+                self._running -= 1
+                last_out = self._closed and self._running == 0
+            if last_out:
+                self.service.close()
+
+    def close(self) -> None:
+        """Close the connections now, or once the call still running in a worker thread ends."""
+        with self._guard:
+            self._closed = True
+            idle = self._running == 0
+        if idle:
+            self.service.close()
 
     def _raise_unless_retryable(self, exc: Exception, failed: int) -> None:
         if isinstance(exc, HttpError):
@@ -352,12 +378,13 @@ class GoogleCalendar:
     async def _session(self, user_id: str) -> AsyncIterator[_Session]:
         credentials = await self._credentials_for(user_id)
         service = await asyncio.to_thread(self._build, credentials)
+        session = _Session(user_id, service, self._retry, self._sleep, self._rng)
         try:
-            yield _Session(user_id, service, self._retry, self._sleep, self._rng)
+            yield session
         except HttpError as exc:
             raise CalendarRequestError(f"Google Calendar refused a request: {_describe(exc)}") from exc
         finally:
-            service.close()
+            session.close()
 
     def _build(self, credentials: Credentials) -> Any:
         authorized = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=self._timeout))
