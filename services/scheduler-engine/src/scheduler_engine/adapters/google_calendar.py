@@ -209,18 +209,24 @@ class _Session:
             await self._sleep(delay)
 
     def _execute(self, make: Callable[[Any], Any]) -> Json:
+        self._enter()
+        try:
+            return cast(Json, make(self.service.events()).execute() or {})
+        finally:
+            self._leave()
+
+    def _enter(self) -> None:
         with self._guard:
             if self._closed:
                 raise asyncio.CancelledError  # the session ended before this thread started
             self._running += 1
-        try:
-            return cast(Json, make(self.service.events()).execute() or {})
-        finally:
-            with self._guard:
-                self._running -= 1
-                last_out = self._closed and self._running == 0
-            if last_out:
-                self.service.close()
+
+    def _leave(self) -> None:
+        with self._guard:
+            self._running -= 1
+            last_out = self._closed and self._running == 0
+        if last_out:
+            self.service.close()
 
     def close(self) -> None:
         """Close the connections now, or once the call still running in a worker thread ends."""
