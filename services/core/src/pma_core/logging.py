@@ -107,5 +107,10 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uv_logger = logging.getLogger(name)
+        # uvicorn's access log switched off (`--no-access-log`: no handler, not propagating) stays off.
+        switched_off = name == "uvicorn.access" and not uv_logger.propagate and not uv_logger.handlers
         uv_logger.handlers[:] = []
-        uv_logger.propagate = True
+        # uvicorn sets its loggers to INFO; records propagated to the root skip the root's level, so
+        # without this LOG_LEVEL=WARNING still printed every start-up and access line.
+        uv_logger.setLevel(logging.NOTSET)
+        uv_logger.propagate = not switched_off
