@@ -87,10 +87,8 @@ class State:
         """Pull what each connected user changed on their calendar (the sweep's share of the watching)."""
         if self.google is None or self.accounts is None:
             return 0
-        kept = 0
-        for user_id in await self.accounts.users():
-            kept += await self.watcher().pull(user_id, self.google)
-        return kept
+        every = self.settings.scheduler.sweep_interval_seconds
+        return await self.watcher().sweep(await self.accounts.users(), self.google, every_seconds=every)
 
     def run_repository(self) -> RunRepository:
         return RunRepository(self.pool)

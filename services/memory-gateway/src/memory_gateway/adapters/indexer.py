@@ -8,13 +8,18 @@ Inline indexing (in the request) and the repair loop can hold the same row at on
 against the version it was loaded at (`updated_at`): a row already marked is left alone (a second writer
 of the same content writes nothing), and a row changed since it was loaded goes back to pending, because
 the point just written may be the older text; the repair loop then writes the current one.
+
+With several gateways (over a Qdrant server), one repair pass or reindex runs at a time among them all
+(`RebuildLock`): a pass finding another gateway's pass or reindex under way skips its turn, since those
+rows are being written already (with an API embedder, each would be paid for once per gateway).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +32,9 @@ from pma_core.vectors import VectorPoint, VectorStore, VectorStoreError
 
 _log = logging.getLogger(__name__)
 _REPAIR_BATCH = 256
+_LOCK_KEY = "pma.memory_index.rebuild"
+# A reindex waits this long at most for another gateway's repair pass (passes take seconds) or reindex.
+REBUILD_WAIT_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -53,15 +61,54 @@ class IndexedTable:
     select_sql: str
 
 
+class RebuildLock:
+    """Held by a repair pass and by a reindex for its whole run, by one holder among all the gateways over
+    the database: an asyncio lock within this process, and across processes a Postgres advisory lock held
+    by a transaction on a connection of its own. Postgres lets go of it when the holder is done or its
+    connection drops (a gateway killed mid-pass holds nothing), and a transaction-scoped lock stays with
+    its transaction behind PgBouncer in transaction mode, where a session lock would not.
+
+    `async with lock:` waits for it (a reindex); `hold(wait=False)` tells whether it got it (a pass).
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._local = asyncio.Lock()
+        # The context `async with lock` entered; one slot is enough, as the asyncio lock admits one holder.
+        self._entered: AbstractAsyncContextManager[bool] | None = None
+
+    @asynccontextmanager
+    async def hold(self, *, wait: bool) -> AsyncIterator[bool]:
+        """Hold the lock for the block; without `wait`, False (and nothing held) when another gateway has it."""
+        async with self._local, self._pool.acquire() as conn, conn.transaction():
+            if wait:
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _LOCK_KEY, timeout=REBUILD_WAIT_SECONDS
+                )
+                yield True
+            else:
+                yield bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", _LOCK_KEY))
+
+    async def __aenter__(self) -> None:
+        entered = self.hold(wait=True)
+        await entered.__aenter__()
+        self._entered = entered
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        entered, self._entered = self._entered, None
+        assert entered is not None, "exited without entering"
+        await entered.__aexit__(*exc_info)
+
+
 class Indexer:
     def __init__(self, *, pool: asyncpg.Pool, vectors: VectorStore, embedder: Embedder) -> None:
         self.pool = pool
         self.vectors = vectors
         self.embedder = embedder
         self.failures = 0
-        # Held by a repair pass and by a reindex for its whole run: a repair pass that took the rows a
-        # reindex had just marked pending left the reindex nothing to count (done 0 of 3).
-        self.rebuilding = asyncio.Lock()
+        # Held by a repair pass and by a reindex for its whole run, across gateways: a repair pass that took
+        # the rows a reindex had just marked pending left the reindex nothing to count (done 0 of 3).
+        self.rebuilding = RebuildLock(pool)
 
     async def index(
         self, table: IndexedTable, rows: Sequence[IndexRow], *, known: Mapping[UUID, list[float]] | None = None
@@ -121,9 +168,10 @@ class Indexer:
         return [IndexRow(r["id"], r["user_id"], r["updated_at"], r["text"], r["payload"]) for r in rows]
 
     async def repair(self, tables: Sequence[IndexedTable]) -> int:
-        """Index every row still pending; returns how many were written. Waits while a reindex runs."""
-        async with self.rebuilding:
-            return await self._repair(tables)
+        """Index every row still pending; returns how many were written. Waits while this gateway's reindex
+        runs; skips (0) while another gateway's pass or reindex does, as those rows are being written."""
+        async with self.rebuilding.hold(wait=False) as held:
+            return await self._repair(tables) if held else 0
 
     async def _repair(self, tables: Sequence[IndexedTable]) -> int:
         written = 0

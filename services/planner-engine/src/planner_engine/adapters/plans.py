@@ -1,5 +1,10 @@
 """All SQL on plans: insert with tasks (idempotent by key), read with tasks, status moves, replans, and the
 bookkeeping of the two hand-overs that must survive the other side being down (scheduling, plan event).
+
+Each hand-over is leased (`handover_claimed_until`, `event_claimed_until`), so with any number of replicas
+one worker does it at a time: the request that starts it holds it from the same statement, and a sweep
+takes only what nobody holds (one UPDATE over SKIP LOCKED rows). A lease ends when the hand-over went
+through or failed; a worker that died leaves it to expire. Leases never move `updated_at` (migration 012).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from planner_engine.adapters.tasks import Conn, plan_tasks, write_plan_tasks
+from planner_engine.domain.acceptance import EVENT_LEASE_SECONDS, HANDOVER_LEASE_SECONDS
 from planner_engine.domain.drafts import PlanDraft
 from planner_engine.domain.models import NewPlan
 from pma_core.contracts.library import SopRef
@@ -27,10 +33,23 @@ _SELECT = """
     LEFT JOIN prompt_templates t ON t.id = p.prompt_template_id"""
 _INSERT = """
     INSERT INTO plans (user_id, intent, sop, context, constraints, due_at, planner, model, prompt_template_id,
-                       usage, idempotency_key, sop_id, trace_id, recalled, warnings, estimate_notes)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                       usage, idempotency_key, sop_id, trace_id, recalled, warnings, estimate_notes,
+                       event_claimed_until)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+            now() + make_interval(secs => $17))
     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id"""
+# A sweep's batch: the rows nobody holds, locked (SKIP LOCKED: another replica's sweep takes the others) and
+# leased in one statement. {pending} names the hand-over outstanding, {lease} its lease column.
+_CLAIM = """
+    UPDATE plans SET {lease} = now() + make_interval(secs => $2)
+    WHERE id IN (SELECT id FROM plans WHERE {pending} AND ({lease} IS NULL OR {lease} < now())
+                 ORDER BY {order} LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING user_id, id"""
+_CLAIM_SCHEDULING = _CLAIM.format(
+    lease="handover_claimed_until", pending="scheduling_state = 'pending' AND status = 'accepted'", order="updated_at"
+)
+_CLAIM_EVENTS = _CLAIM.format(lease="event_claimed_until", pending="event_recorded_at IS NULL", order="created_at")
 
 
 # A task the run could not place goes back to todo; one it placed is scheduled (unless work started on it).
@@ -88,7 +107,7 @@ class PlanRepository:
                 plan.constraints, plan.due_at, plan.planner, plan.model, plan.template_id,
                 plan.usage.model_dump(mode="json"), plan.idempotency_key, plan.sop_id, plan.trace_id,
                 [item.model_dump(mode="json") for item in plan.recalled], list(plan.warnings),
-                list(plan.estimate_notes),
+                list(plan.estimate_notes), EVENT_LEASE_SECONDS,  # the creator records the event: it holds it
             )  # fmt: skip
             if plan_id is None:
                 existing = await conn.fetchval(
@@ -155,13 +174,16 @@ class PlanRepository:
         scheduling_state: str | None = None,
     ) -> PlanRead:
         """Set the status (and optionally the scheduling state) after `check(current status)` passed, under a
-        row lock, so two concurrent moves cannot both pass the check."""
+        row lock, so two concurrent moves cannot both pass the check. A move to scheduling `pending` is
+        the caller handing the plan over next: it holds the hand-over, so no sweep does it meanwhile."""
         async with self._pool.acquire() as conn, conn.transaction():
             check(await self._lock_status(conn, user_id, plan_id))
             await conn.execute(
-                "UPDATE plans SET status = $3, scheduling_state = COALESCE($4, scheduling_state)"
-                " WHERE user_id = $1 AND id = $2",
-                user_id, plan_id, status, scheduling_state,
+                """UPDATE plans SET status = $3, scheduling_state = COALESCE($4, scheduling_state),
+                       handover_claimed_until = CASE WHEN $4 = 'pending' THEN now() + make_interval(secs => $5)
+                                                     ELSE handover_claimed_until END
+                   WHERE user_id = $1 AND id = $2""",
+                user_id, plan_id, status, scheduling_state, HANDOVER_LEASE_SECONDS,
             )  # fmt: skip
             if status in ("done", "cancelled"):
                 await conn.execute(
@@ -198,6 +220,7 @@ class PlanRepository:
             await conn.execute(
                 """UPDATE plans SET scheduling_state = 'requested', scheduler_run_id = $3, scheduling_error = NULL,
                        scheduling_attempts = scheduling_attempts + 1, scheduling_requested_at = now(),
+                       handover_claimed_until = NULL,
                        status = CASE WHEN status = 'accepted' THEN 'scheduled' ELSE status END
                    WHERE user_id = $1 AND id = $2""",
                 user_id, plan_id, run_id,
@@ -231,28 +254,42 @@ class PlanRepository:
         async with self._pool.acquire() as conn:
             await conn.execute(
                 """UPDATE plans SET scheduling_state = 'pending', scheduling_error = $3,
-                       scheduling_attempts = scheduling_attempts + 1
+                       scheduling_attempts = scheduling_attempts + 1, handover_claimed_until = NULL
                    WHERE user_id = $1 AND id = $2""",
                 user_id, plan_id, error[:1000],
             )  # fmt: skip
             return await self._read(conn, user_id, plan_id)
 
-    async def pending_scheduling(self, limit: int) -> list[tuple[str, UUID]]:
-        """Plans accepted for scheduling whose hand-over has not gone through yet, oldest first."""
-        rows = await self._pool.fetch(
-            "SELECT user_id, id FROM plans WHERE scheduling_state = 'pending' AND status = 'accepted'"
-            " ORDER BY updated_at LIMIT $1",
-            limit,
-        )
+    async def hold_hand_over(self, user_id: str, plan_id: UUID) -> None:
+        """An explicit POST .../schedule hands the plan over now, whoever held it: sweeps leave it alone."""
+        await self._pool.execute(
+            "UPDATE plans SET handover_claimed_until = now() + make_interval(secs => $3)"
+            " WHERE user_id = $1 AND id = $2",
+            user_id, plan_id, HANDOVER_LEASE_SECONDS,
+        )  # fmt: skip
+
+    async def claim_pending_scheduling(self, limit: int, *, lease_seconds: float) -> list[tuple[str, UUID]]:
+        """Plans accepted for scheduling whose hand-over has not gone through yet and nobody holds, oldest
+        first, now held by the caller (`scheduling_requested` or `scheduling_failed` ends the lease)."""
+        rows = await self._pool.fetch(_CLAIM_SCHEDULING, limit, lease_seconds)
         return [(row["user_id"], row["id"]) for row in rows]
 
     async def event_recorded(self, user_id: str, plan_id: UUID) -> None:
         await self._pool.execute(
-            "UPDATE plans SET event_recorded_at = now() WHERE user_id = $1 AND id = $2", user_id, plan_id
+            "UPDATE plans SET event_recorded_at = now(), event_claimed_until = NULL WHERE user_id = $1 AND id = $2",
+            user_id,
+            plan_id,
         )
 
-    async def pending_events(self, limit: int) -> list[tuple[str, UUID]]:
-        rows = await self._pool.fetch(
-            "SELECT user_id, id FROM plans WHERE event_recorded_at IS NULL ORDER BY created_at LIMIT $1", limit
+    async def release_event(self, user_id: str, plan_id: UUID) -> None:
+        """The event did not go through: the next sweep (of any replica) may take it."""
+        await self._pool.execute(
+            "UPDATE plans SET event_claimed_until = NULL WHERE user_id = $1 AND id = $2 AND event_recorded_at IS NULL",
+            user_id,
+            plan_id,
         )
+
+    async def claim_pending_events(self, limit: int, *, lease_seconds: float) -> list[tuple[str, UUID]]:
+        """Plans whose `plan.created` event is not recorded yet and nobody holds, now held by the caller."""
+        rows = await self._pool.fetch(_CLAIM_EVENTS, limit, lease_seconds)
         return [(row["user_id"], row["id"]) for row in rows]

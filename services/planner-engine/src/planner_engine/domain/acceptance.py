@@ -2,6 +2,9 @@
 scheduler, which must survive the scheduler being down: the plan is accepted and marked pending, and a
 later call (or the sweep) completes it. Nothing is lost and, with the hand-over's idempotency key,
 nothing is placed twice.
+
+With several replicas, each hand-over is done by one worker at a time: the request that starts one holds
+its lease, and a sweep takes only the hand-overs nobody holds (see adapters/plans.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from pma_core.errors import ConflictError, ValidationFailedError
 
 _log = logging.getLogger(__name__)
 SCHEDULABLE = frozenset({"accepted", "scheduled"})
+# How long a hand-over stays its worker's: longer than one takes (the scheduler client's timeout and retries,
+# the memory timeout), short enough that one a dead replica held is retried soon after.
+HANDOVER_LEASE_SECONDS = 60.0
+EVENT_LEASE_SECONDS = 60.0
 
 
 def slug(title: str) -> str:
@@ -69,6 +76,7 @@ class Acceptance:
                 details={"status": plan.status},
                 code="illegal_transition",
             )
+        await self.plans.hold_hand_over(plan.user_id, plan.id)
         return await self._hand_over(plan)
 
     async def record_schedule(self, plan_id: UUID, result: ScheduleResult) -> PlanRead:
@@ -92,13 +100,17 @@ class Acceptance:
     async def sweep(self, limit: int = 50) -> tuple[int, int]:
         """Retry the hand-overs still outstanding: (plans scheduled, events recorded) this round."""
         scheduled = recorded = 0
-        for user_id, plan_id in await self.pending.pending_scheduling(limit):
-            plan = await self._hand_over(await self.plans.get(user_id, plan_id))
+        for user_id, plan_id in await self.pending.claim_pending_scheduling(
+            limit, lease_seconds=HANDOVER_LEASE_SECONDS
+        ):
+            plan = await self._hand_over(await self.plans.get(user_id, plan_id))  # either outcome ends the lease
             scheduled += plan.scheduling.state == "requested"
-        for user_id, plan_id in await self.pending.pending_events(limit):
+        for user_id, plan_id in await self.pending.claim_pending_events(limit, lease_seconds=EVENT_LEASE_SECONDS):
             if await self.memory.record_plan_created(await self.plans.get(user_id, plan_id)):
                 await self.plans.event_recorded(user_id, plan_id)
                 recorded += 1
+            else:
+                await self.plans.release_event(user_id, plan_id)
         return scheduled, recorded
 
     async def _hand_over(self, plan: PlanRead) -> PlanRead:

@@ -86,8 +86,11 @@ class Planner:
         return plan, created
 
     async def _record_created(self, plan: PlanRead) -> None:
+        # The insert leased the event to this call; a failure hands it to the next sweep at once.
         if await self.memory.record_plan_created(plan):
             await self.plans.event_recorded(plan.user_id, plan.id)
+        else:
+            await self.plans.release_event(plan.user_id, plan.id)
 
     async def replan(self, user_id: str, plan_id: UUID, feedback: str) -> PlanRead:
         """The plan revised by the feedback; tasks that survive keep their ids (matched by key)."""

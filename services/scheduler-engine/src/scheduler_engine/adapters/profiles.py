@@ -59,7 +59,8 @@ class FeedRepository:
 
 
 class SyncStateRepository:
-    """Where each user's incremental calendar read stands, and a pause after Google's quota ran out."""
+    """Where each user's incremental calendar read stands, a pause after Google's quota ran out, and the
+    sweep's claim on reading it (`pull_claimed_until`)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -79,4 +80,24 @@ class SyncStateRepository:
             cursor,
             paused_until,
             error,
+        )
+
+    async def claim_pull(self, user_id: str, *, lease_seconds: float) -> bool:
+        # One statement: of two replicas' sweeps (a first read inserts the row), one gets the user.
+        claimed = await self._pool.fetchval(
+            """INSERT INTO calendar_sync_state (user_id, pull_claimed_until)
+               VALUES ($1, now() + make_interval(secs => $2))
+               ON CONFLICT (user_id) DO UPDATE SET pull_claimed_until = EXCLUDED.pull_claimed_until
+               WHERE calendar_sync_state.pull_claimed_until IS NULL OR calendar_sync_state.pull_claimed_until < now()
+               RETURNING user_id""",
+            user_id,
+            lease_seconds,
+        )
+        return claimed is not None
+
+    async def release_pull(self, user_id: str, *, hold_seconds: float) -> None:
+        await self._pool.execute(
+            "UPDATE calendar_sync_state SET pull_claimed_until = now() + make_interval(secs => $2) WHERE user_id = $1",
+            user_id,
+            hold_seconds,
         )

@@ -1,4 +1,6 @@
-"""All SQL of scheduler_runs: create (idempotent by key), the run's lifecycle, and the sweeps' look-ups.
+"""All SQL of scheduler_runs: create (idempotent by key), the run's lifecycle under its lease, and the sweeps'
+look-ups. Leases (an execution's, a report's) make any number of replicas safe: each step is one UPDATE
+that one worker wins.
 
 Every read a user can ask for is scoped by user_id; the service's own sweeps read across users.
 """
@@ -25,8 +27,23 @@ _INSERT = f"""
     RETURNING {_COLUMNS}"""
 _FINISH = """
     UPDATE scheduler_runs SET status = $2, finished_at = now(), window_start = $3, window_end = $4,
-        solver_status = $5, objective = $6, bound = $7, solve_ms = $8, moved = $9, result = $10, error = NULL
+        solver_status = $5, objective = $6, bound = $7, solve_ms = $8, moved = $9, result = $10, error = NULL,
+        run_claimed_until = NULL
     WHERE id = $1"""
+# A run is executed under a lease (run_claimed_until): one UPDATE takes it, so of two workers (the run's own
+# task, a sweep, of any replica) one gets it; a worker that died leaves it to expire, then a sweep takes over.
+_TAKE = """
+    UPDATE scheduler_runs SET status = 'running', started_at = now(), run_attempts = run_attempts + 1,
+        run_claimed_until = now() + make_interval(secs => $2)"""
+_FREE = "status IN ('pending', 'running') AND (run_claimed_until IS NULL OR run_claimed_until < now())"
+_CLAIM = f"{_TAKE} WHERE id = $1 AND {_FREE} RETURNING {_COLUMNS}"
+# The head of the user's queue is their oldest unfinished run that places blocks; while a worker holds it,
+# nobody else takes it (or anything behind it), and the holder takes the next one when it is done.
+_CLAIM_NEXT = f"""{_TAKE}
+    WHERE id = (SELECT id FROM scheduler_runs WHERE user_id = $1 AND NOT dry_run AND status IN ('pending', 'running')
+                ORDER BY created_at, id LIMIT 1)
+      AND {_FREE}
+    RETURNING {_COLUMNS}"""
 
 
 def _record(row: asyncpg.Record) -> RunRecord:
@@ -91,13 +108,24 @@ class RunRepository:
         """The whole row, for the API's view of a run."""
         return await self._pool.fetchrow("SELECT * FROM scheduler_runs WHERE id = $1 AND user_id = $2", run_id, user_id)
 
-    async def start(self, run_id: UUID) -> RunRecord | None:
-        row = await self._pool.fetchrow(
-            f"""UPDATE scheduler_runs SET status = 'running', started_at = now()
-                WHERE id = $1 AND status IN ('pending', 'running') RETURNING {_COLUMNS}""",
-            run_id,
-        )
+    async def claim(self, run_id: UUID, *, lease_seconds: float) -> RunRecord | None:
+        """Take this run (a dry run: it places nothing, so it queues behind no other) and mark it running."""
+        row = await self._pool.fetchrow(_CLAIM, run_id, lease_seconds)
         return _record(row) if row else None
+
+    async def claim_next(self, user_id: str, *, lease_seconds: float) -> RunRecord | None:
+        """Take the user's oldest unfinished run that places blocks, unless another worker holds it: holding
+        the head of a user's runs is holding the user's calendar, so their runs go one at a time."""
+        row = await self._pool.fetchrow(_CLAIM_NEXT, user_id, lease_seconds)
+        return _record(row) if row else None
+
+    async def renew(self, run_id: UUID, *, lease_seconds: float) -> None:
+        await self._pool.execute(
+            "UPDATE scheduler_runs SET run_claimed_until = now() + make_interval(secs => $2)"
+            " WHERE id = $1 AND status = 'running'",
+            run_id,
+            lease_seconds,
+        )
 
     async def finish(self, run_id: UUID, result: RunResult) -> None:
         solution = result.solution
@@ -116,7 +144,8 @@ class RunRepository:
 
     async def fail(self, run_id: UUID, error: str) -> None:
         await self._pool.execute(
-            "UPDATE scheduler_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1",
+            "UPDATE scheduler_runs SET status = 'failed', finished_at = now(), error = $2, run_claimed_until = NULL"
+            " WHERE id = $1",
             run_id,
             error[:2000],
         )
@@ -152,8 +181,7 @@ class RunRepository:
 
     async def unfinished(self, *, older_than: datetime, limit: int) -> list[UUID]:
         rows = await self._pool.fetch(
-            "SELECT id FROM scheduler_runs WHERE status IN ('pending', 'running') AND created_at < $1"
-            " ORDER BY created_at LIMIT $2",
+            f"SELECT id FROM scheduler_runs WHERE {_FREE} AND created_at < $1 ORDER BY created_at LIMIT $2",
             older_than,
             limit,
         )

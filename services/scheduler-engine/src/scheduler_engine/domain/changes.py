@@ -3,11 +3,17 @@
 A block the user moved stays where they put it (pinned: the next run keeps it); one they deleted is
 marked deleted and its task needs attention (it is not recreated); both are listed by `GET /v1/changes`.
 When Google's quota is spent the user's calendar work pauses for an hour instead of being retried.
+
+The sweep's reads are claimed per user, so with several replicas each user is read by one of them per
+sweep interval (Google's quota is spent once, whatever the number of replicas). A run's own read does not
+wait for a claim: it must see the user's latest moves before it places anything, and applying the same
+changes twice records them once (`ChangeSink.record_changes` is idempotent).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -19,6 +25,11 @@ from scheduler_engine.domain.ports import CalendarBackend
 
 _log = logging.getLogger(__name__)
 QUOTA_PAUSE = timedelta(hours=1)
+# How long a sweep's read of a user stays its replica's: longer than a read takes with its retries.
+PULL_LEASE_SECONDS = 60.0
+# After a read, the user is left alone for a little under a sweep interval: the other replicas skip them,
+# and this replica's own next sweep finds them free again.
+PULL_HOLD_FRACTION = 0.9
 
 
 class SyncState(Protocol):
@@ -29,6 +40,14 @@ class SyncState(Protocol):
     async def save(
         self, user_id: str, *, cursor: str | None, paused_until: datetime | None, error: str | None
     ) -> None: ...
+
+    async def claim_pull(self, user_id: str, *, lease_seconds: float) -> bool:
+        """Take the sweep's read of this user; False while another replica holds it."""
+        ...
+
+    async def release_pull(self, user_id: str, *, hold_seconds: float) -> None:
+        """Done reading: nobody's sweep takes the user again for `hold_seconds`."""
+        ...
 
 
 class ChangeSink(Protocol):
@@ -44,6 +63,21 @@ class CalendarWatcher:
     async def paused(self, user_id: str) -> bool:
         _, paused_until = await self.state.cursor(user_id)
         return paused_until is not None and paused_until > self.clock()
+
+    async def sweep(self, users: Iterable[str], calendar: CalendarBackend, *, every_seconds: float) -> int:
+        """The sweep's read of each user's calendar (those another replica read lately are skipped); one
+        user's calendar failing is logged and leaves the others to be read. Returns the changes kept."""
+        kept = 0
+        for user_id in users:
+            if not await self.state.claim_pull(user_id, lease_seconds=PULL_LEASE_SECONDS):
+                continue
+            try:
+                kept += await self.pull(user_id, calendar)
+            except Exception:  # a revoked grant, Google down: this user waits for the next sweep
+                _log.warning("reading the calendar of %s failed", user_id, exc_info=True)
+            finally:
+                await self.state.release_pull(user_id, hold_seconds=every_seconds * PULL_HOLD_FRACTION)
+        return kept
 
     async def pull(self, user_id: str, calendar: CalendarBackend) -> int:
         """Apply what changed on the user's calendar since the last read; returns the changes kept."""

@@ -2,6 +2,11 @@
 calendar, and tell the planner. Every step is recorded on the run's row, so a crash anywhere is picked up
 by the sweep: a run left pending or running is executed again (the same blocks come out, and the
 calendar sync is idempotent), a report the planner did not take is sent again.
+
+Any number of replicas share the runs: a run is executed under a lease (its own task, or one sweep of any
+replica, wins it), and a user's runs that place blocks go one at a time, oldest first: two at once would
+place blocks in the same free time, and two calendar syncs at once could each remove the other's events.
+The worker holding a user's oldest unfinished run goes on with the next one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ _log = logging.getLogger(__name__)
 # How long a claimed report stays another sender's: longer than a report takes (the planner client's
 # timeout and retries), short enough that a replica that died holding one delays it little.
 REPORT_LEASE_SECONDS = 60.0
+# How long a run stays its worker's: renewed after the solve, so it covers the solve (SCHEDULER_TIME_LIMIT_SECONDS,
+# 5 s by default) and then the calendar sync with its retries; a replica that died mid-run delays it that long.
+RUN_LEASE = timedelta(minutes=2)
 Solve = Callable[[Problem], Solution]
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -46,8 +54,10 @@ Spawn = Callable[[Coroutine[Any, Any, None]], None]
 @dataclass(frozen=True)
 class Tuning:
     window_days: int = 14
-    # A run still pending or running after this long was interrupted (a crash): the sweep runs it again.
+    # A run nobody holds that is still pending or running after this long was interrupted (a crash before
+    # its task took it, or a worker whose lease ran out): the sweep runs it again.
     stale_after: timedelta = timedelta(minutes=2)
+    run_lease: timedelta = RUN_LEASE
 
 
 @dataclass
@@ -77,21 +87,41 @@ class RunService:
         return run, created
 
     async def execute(self, run_id: UUID) -> None:
-        """Solve, keep the blocks, sync the calendar, report; a failure is the run's error, never raised."""
-        run = await self.runs.start(run_id)
-        if run is None:
-            return  # finished meanwhile (another worker, or a retry of a run that was done)
+        """Run it, unless another worker holds it: a run that places blocks waits for the user's earlier
+        ones, and whoever runs those goes on with it. Failures are the run's error, never raised."""
+        await self._execute(run_id)
+
+    async def _execute(self, run_id: UUID) -> int:
+        """How many runs this worker executed: this one, or the user's queue it took."""
+        run = await self.runs.get(None, run_id)
+        if run is None or run.status not in ("pending", "running"):
+            return 0  # finished meanwhile (another worker, or a retry of a run that was done)
+        lease = self.tuning.run_lease.total_seconds()
+        if run.spec.dry_run:  # a proposal keeps no blocks: it waits for nobody
+            if (claimed := await self.runs.claim(run_id, lease_seconds=lease)) is None:
+                return 0
+            await self._run(claimed)
+            return 1
+        executed = 0
+        while (claimed := await self.runs.claim_next(run.spec.user_id, lease_seconds=lease)) is not None:
+            await self._run(claimed)
+            executed += 1
+        return executed
+
+    async def _run(self, run: RunRecord) -> None:
+        """Solve, keep the blocks, sync the calendar, report: the claimed run's whole path."""
         try:
             result = await self._solve_and_keep(run)
         except Exception as exc:
-            _log.exception("scheduler run %s failed", run_id)
-            await self.runs.fail(run_id, f"{type(exc).__name__}: {exc}")
+            _log.exception("scheduler run %s failed", run.id)
+            await self.runs.fail(run.id, f"{type(exc).__name__}: {exc}")
         else:
             # The calendar first: a run that shows as finished is on the calendar (or says why not).
             if not run.spec.dry_run:
-                await self._sync_calendar(run.spec.user_id, run_id)
-            await self.runs.finish(run_id, result)
-        await self.report(run_id)
+                await self.runs.renew(run.id, lease_seconds=self.tuning.run_lease.total_seconds())
+                await self._sync_calendar(run.spec.user_id, run.id)
+            await self.runs.finish(run.id, result)
+        await self.report(run.id)
 
     async def _solve_and_keep(self, run: RunRecord) -> RunResult:
         spec, now = run.spec, self.clock()
@@ -195,13 +225,13 @@ class RunService:
     async def sweep(self, limit: int = 20) -> tuple[int, int]:
         """(runs executed again, reports delivered) this round."""
         stale = self.clock() - self.tuning.stale_after
-        rerun = await self.runs.unfinished(older_than=stale, limit=limit)
-        for run_id in rerun:
-            await self.execute(run_id)
+        rerun = 0
+        for run_id in await self.runs.unfinished(older_than=stale, limit=limit):
+            rerun += await self._execute(run_id)
         delivered = 0
         for run_id in await self.runs.unreported(limit=limit):
             delivered += await self.report(run_id)
-        return len(rerun), delivered
+        return rerun, delivered
 
 
 def _existing(block: StoredBlock, *, fixed: bool) -> ExistingBlock:
