@@ -135,6 +135,14 @@ def postgres_unavailable(exc: BaseException) -> UnavailableError | None:
     return UnavailableError(message, details=_details(exc))
 
 
+def postgres_outage(exc: BaseException) -> bool:
+    """Whether `exc` says Postgres is hung, down or unreachable for now: background work that met it may be
+    tried again once Postgres answers, rather than recorded as failed."""
+    if isinstance(exc, UnavailableError):
+        return isinstance(exc.details, dict) and exc.details.get("dependency") == "postgres"
+    return postgres_unavailable(exc) is not None
+
+
 def _details(exc: BaseException) -> dict[str, str]:
     return {"dependency": "postgres", "error": type(exc).__name__}
 

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from pma_core.cache import ValkeyCache
 from pma_core.clients import MemoryGatewayClient
+from pma_core.postgres import postgres_outage
 from pma_core.resources import Background
 from scheduler_engine.adapters.activity import ActivityRepository
 from scheduler_engine.adapters.blocks import BlockRepository
@@ -75,6 +76,7 @@ class State:
             runs=RunRepository(self.pool), blocks=self.blocks(), profiles=self.profiles(), solve=self.solve_problem,
             calendar_for=self.calendar_for, reporter=self.planner, spawn=self.background.spawn,
             tuning=Tuning(window_days=self.settings.scheduler.window_days), watcher=self.watcher(),
+            transient=postgres_outage,
         )  # fmt: skip
 
     def watcher(self) -> CalendarWatcher:

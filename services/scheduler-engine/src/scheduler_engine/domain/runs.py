@@ -47,8 +47,16 @@ REPORT_LEASE_SECONDS = 60.0
 # How long a run stays its worker's: renewed after the solve, so it covers the solve (SCHEDULER_TIME_LIMIT_SECONDS,
 # 5 s by default) and then the calendar sync with its retries; a replica that died mid-run delays it that long.
 RUN_LEASE = timedelta(minutes=2)
+# A run the store drops out of midway (Postgres restarting, a lost connection) is tried again by its worker,
+# waiting this long at first and doubling up to the last, while its lease lasts: never failed for it.
+OUTAGE_RETRY_SECONDS = (0.5, 10.0)
 Solve = Callable[[Problem], Solution]
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+Transient = Callable[[BaseException], bool]
+
+
+def _never_transient(_: BaseException) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,8 @@ class RunService:
     watcher: CalendarWatcher | None = None
     tuning: Tuning = field(default_factory=Tuning)
     clock: Clock = utc_now
+    # Whether an error is the store being unavailable for a moment (the adapters' call, so no SQL here).
+    transient: Transient = _never_transient
 
     async def submit(self, spec: RunSpec, *, key: str | None) -> tuple[RunRecord, bool]:
         """Store the run and start it in the background; the same key returns the first run (a retried
@@ -109,10 +119,37 @@ class RunService:
         return executed
 
     async def _run(self, run: RunRecord) -> None:
-        """Solve, keep the blocks, sync the calendar, report: the claimed run's whole path."""
+        """The claimed run's whole path, tried again through a store outage while the lease lasts (the same
+        blocks come out); past it the run is left for the sweep, still pending, never failed for it."""
+        delay, longest = OUTAGE_RETRY_SECONDS
+        give_up = asyncio.get_running_loop().time() + self.tuning.run_lease.total_seconds() * 0.75
+        while True:
+            try:
+                await self._run_once(run)
+                return
+            except Exception as exc:
+                if not self.transient(exc):
+                    raise
+                if asyncio.get_running_loop().time() + delay > give_up:
+                    _log.warning("scheduler run %s: the store is still unavailable; left for the sweep", run.id)
+                    return
+                _log.warning("scheduler run %s interrupted (%s); tried again in %.1f s", run.id, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+
+    async def _run_once(self, run: RunRecord) -> None:
+        """Solve, keep the blocks, sync the calendar, report; a run an earlier try finished is only reported."""
+        current = await self.runs.get(None, run.id)
+        if current is not None and current.status in ("pending", "running"):
+            await self._solve_keep_and_sync(run)
+        await self.report(run.id)
+
+    async def _solve_keep_and_sync(self, run: RunRecord) -> None:
         try:
             result = await self._solve_and_keep(run)
         except Exception as exc:
+            if self.transient(exc):
+                raise
             _log.exception("scheduler run %s failed", run.id)
             await self.runs.fail(run.id, f"{type(exc).__name__}: {exc}")
         else:
@@ -121,7 +158,6 @@ class RunService:
                 await self.runs.renew(run.id, lease_seconds=self.tuning.run_lease.total_seconds())
                 await self._sync_calendar(run.spec.user_id, run.id)
             await self.runs.finish(run.id, result)
-        await self.report(run.id)
 
     async def _solve_and_keep(self, run: RunRecord) -> RunResult:
         spec, now = run.spec, self.clock()
