@@ -140,6 +140,8 @@ async def test_a_missing_collection_is_reported(store: VectorStore) -> None:
         await store.search("nowhere", point.vector, flt=VectorFilter(user_id="a"), limit=3)
     with pytest.raises(CollectionNotFoundError):
         await store.count("nowhere")
+    with pytest.raises(CollectionNotFoundError):
+        await store.compact("nowhere")
 
 
 async def test_a_closed_store_refuses_calls(store: VectorStore, collection: str) -> None:
@@ -243,6 +245,30 @@ async def test_vectors_of_the_wrong_size_are_rejected(store: VectorStore, collec
         await store.upsert(collection, [make_point([1.0] * (DIM - 1), user="a")])
     with pytest.raises(ValueError):  # noqa: PT011
         await store.search(collection, [1.0] * (DIM + 1), flt=VectorFilter(user_id="a"), limit=1)
+
+
+async def test_compact_after_a_rewrite_keeps_every_point_and_answer(
+    store: VectorStore, open_store: StoreOpener, collection: str
+) -> None:
+    # What a reindex does: every point written again under its id, then the collection compacted.
+    await create(store, collection)
+    vectors = unit_vectors(30, seed=17)
+    points = [make_point(v, user="a" if i % 2 else "b", n=i) for i, v in enumerate(vectors)]
+    await store.upsert(collection, points)
+    rewritten = [VectorPoint(p.id, p.vector, {**p.payload, "n": p.payload["n"] + 100}) for p in points]
+    await store.upsert(collection, rewritten)
+    flt = VectorFilter(user_id="a")
+    before = await store.search(collection, vectors[3].tolist(), flt=flt, limit=5)
+
+    await store.compact(collection)
+    await store.compact(collection)  # nothing left to do: harmless
+
+    assert await store.count(collection) == 30
+    assert ids(await store.search(collection, vectors[3].tolist(), flt=flt, limit=5)) == ids(before)
+    assert [p.payload for p in await store.retrieve(collection, ids(points))] == [p.payload for p in rewritten]
+    await store.upsert(collection, [make_point(vectors[0], user="a")])  # the store keeps working
+    await store.close()
+    assert await open_store().count(collection) == 31
 
 
 async def test_data_survives_closing_and_reopening(

@@ -1,34 +1,39 @@
 """The embedded vector store: Qdrant's own engine in-process (`qdrant_edge`), one shard per collection.
 
-Layout: `<path>/<collection>/` holds the shard and our `collection.json` (size, distance, and the
-identity of the embedder whose vectors it holds: the engine keeps no collection metadata), so these are
-known without loading the shard. Only the memory-gateway process opens these files (the engine
-locks each shard's write-ahead log; a second opener fails).
+Layout: `<path>/<collection>/` holds the shard and our `collection.json` (see `edge_files`). Only the
+memory-gateway process opens these files (the engine locks each shard's write-ahead log; a second opener
+fails).
 
 Threading, measured on qdrant-edge 0.9.0: every engine call holds the GIL (another Python thread got no
 turn during a 10 s optimize), so `asyncio.to_thread` cannot free the loop; a filtered query costs the same
 either way (~0.6 ms at 30k points). Calls run inline, so no two ever overlap (no call can meet a closing
 shard); upserts yield to the loop between chunks, and `optimize` runs in a child process.
+
+The write-ahead log, measured on the same version: every upsert appends the points to `<collection>/wal/`
+(32 MiB segments, ~5 bytes per dimension per point), and the engine drops a segment only once a flush has
+written its changes into the segments, keeping the newest closed one; a flush also frees the space of
+replaced payloads. The engine never flushes on its own, so the store does, after every ~16 MiB of
+upserted points (a flush holds the GIL for ~50-130 ms) and in `compact`: the log stays at about two
+segments however much is written, where without flushes it held every write since the shard was opened.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
-import numpy as np
 import qdrant_edge as qe
 
 from pma_core.vectors import port
+from pma_core.vectors.edge_files import optimize_in_child, read_spec, write_spec
+from pma_core.vectors.edge_filter import edge_filter
 from pma_core.vectors.port import (
     CREATED_AT,
     KIND,
@@ -36,7 +41,6 @@ from pma_core.vectors.port import (
     CollectionInfo,
     CollectionNotFoundError,
     CollectionSpec,
-    Distance,
     EmbedderMismatchError,
     EnsureResult,
     VectorFilter,
@@ -46,7 +50,6 @@ from pma_core.vectors.port import (
     VectorStoreError,
 )
 
-_META_FILE: Final = "collection.json"
 _ENGINE_CONFIG_FILE: Final = "edge_config.json"
 # ~27 µs per 384-d point: a chunk keeps the loop blocked for under 10 ms at a time.
 _UPSERT_CHUNK: Final = 256
@@ -58,7 +61,11 @@ _INDEXES: Final[dict[str, qe.PayloadSchemaType | qe.KeywordIndexParams]] = {
 }
 # The engine's words when a shard is loaded with another vector size ("expected" is what we asked).
 _ENGINE_MISMATCH = re.compile(r"expected vector size (\d+), but got (\d+)")
-_OPTIMIZE_SCRIPT: Final = "import sys,qdrant_edge as q;s=q.EdgeShard.load(sys.argv[1]);s.optimize();s.close()"
+# Flush after about this much log: half a log segment (32 MiB), so a closed segment is dropped soon after.
+_FLUSH_AFTER_BYTES: Final = 16 * 1024 * 1024
+# What a point adds to the log, at most: the engine writes a float in up to 5 bytes, plus the payload.
+_LOG_BYTES_PER_DIMENSION: Final = 5
+_LOG_BYTES_PER_PAYLOAD: Final = 512
 
 
 @dataclass
@@ -72,6 +79,8 @@ class _Collection:
     writer: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Why the shard is closed for good (dropped, store closed, reopening failed); None while in use.
     gone: VectorStoreError | None = None
+    # An estimate of the log written since the last flush (see the module's note on the write-ahead log).
+    unflushed: int = 0
 
     def __post_init__(self) -> None:
         self.ready.set()
@@ -88,8 +97,10 @@ class _Collection:
 class EdgeVectorStore:
     """`VectorStore` on embedded Qdrant shards under `path`; use it from one event loop."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, flush_after_bytes: int = _FLUSH_AFTER_BYTES) -> None:
+        """`flush_after_bytes`: how much log (estimated) a collection may gather before the store flushes it."""
         self._path = path
+        self._flush_after = flush_after_bytes
         self._collections: dict[str, _Collection] = {}
         # Guards opening, creating and dropping: two tasks must never load the same shard.
         self._lock = asyncio.Lock()
@@ -117,7 +128,7 @@ class EdgeVectorStore:
                     raise EmbedderMismatchError(spec.name, existing=col.spec.embedder, requested=spec.embedder)
                 # Made before embedder identities were kept: its vectors are taken to be this embedder's.
                 col.spec = replace(col.spec, embedder=spec.embedder)
-                _write_spec(col.directory, col.spec)
+                write_spec(col.directory, col.spec)
                 result = "stamped"
         shard = await col.open_shard()
         with _engine(spec.name):
@@ -149,6 +160,7 @@ class EdgeVectorStore:
                 batch = [qe.Point(port.canonical_id(p.id), list(p.vector), dict(p.payload)) for p in chunk]
                 with _engine(collection):
                     shard.update(qe.UpdateOperation.upsert_points(batch))
+                    _logged(col, shard, points=len(batch), limit=self._flush_after)
                 await asyncio.sleep(0)
 
     async def delete(self, collection: str, ids: Sequence[str]) -> None:
@@ -158,7 +170,7 @@ class EdgeVectorStore:
 
     async def delete_by_filter(self, collection: str, flt: VectorFilter) -> None:
         """Remove the tenant's points that match the filter."""
-        await self._update(collection, qe.UpdateOperation.delete_points_by_filter(_edge_filter(flt)))
+        await self._update(collection, qe.UpdateOperation.delete_points_by_filter(edge_filter(flt)))
 
     async def search(
         self,
@@ -176,7 +188,7 @@ class EdgeVectorStore:
         request = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(list(vector)),
-            filter=_edge_filter(flt),
+            filter=edge_filter(flt),
             with_payload=True,
             with_vector=False,
             score_threshold=score_threshold,
@@ -200,7 +212,7 @@ class EdgeVectorStore:
     async def count(self, collection: str, flt: VectorFilter | None = None) -> int:
         """Exact count, of one tenant's matching points when a filter is given."""
         shard = await (await self._collection(collection)).open_shard()
-        request = qe.CountRequest(exact=True, filter=_edge_filter(flt) if flt else None)
+        request = qe.CountRequest(exact=True, filter=edge_filter(flt) if flt else None)
         with _engine(collection):
             return shard.count(request)
 
@@ -229,12 +241,30 @@ class EdgeVectorStore:
             shard = await col.open_shard()
             with _engine(collection):
                 shard.close()  # flushes
-            col.shard = None
+            col.shard, col.unflushed = None, 0
             col.ready.clear()
             try:
-                await _optimize_in_child(col.directory)
+                await optimize_in_child(col.directory)
             finally:
                 self._reopen_after_optimize(col)
+
+    async def compact(self, collection: str) -> None:
+        """Flush, so the engine drops the log segments it no longer needs and reuses replaced payloads' space;
+        a collection holding an indexed segment is optimized again instead, in a child process.
+
+        A rewrite of every point (a reindex) moves the points out of an indexed segment into the
+        appendable one: the old segment keeps its files, and search loses its index, until the optimizer
+        runs. A collection never optimized has one appendable segment, and the flush is all it needs.
+        """
+        col = await self._collection(collection)
+        async with col.writer:
+            shard = await col.open_shard()
+            with _engine(collection):
+                indexed = shard.info().segments_count > 1
+                if not indexed:
+                    _flush(col, shard)
+        if indexed:
+            await self.optimize(collection)  # closing the shard for the child flushes it
 
     async def close(self) -> None:
         """Wait for writes in flight, then flush and close every shard."""
@@ -261,7 +291,7 @@ class EdgeVectorStore:
         async with self._lock:
             col = self._collections.get(name)
             if col is None:
-                stored = _read_spec(self._path / name)
+                stored = read_spec(self._path / name)
                 if stored is None:
                     raise CollectionNotFoundError(name)
                 col = self._collections[name] = _Collection(stored, self._path / name, _load(self._path / name))
@@ -269,7 +299,7 @@ class EdgeVectorStore:
 
     def _open_or_create(self, spec: CollectionSpec) -> tuple[_Collection, EnsureResult]:
         directory = self._path / spec.name
-        stored = _read_spec(directory)
+        stored = read_spec(directory)
         if stored is not None:
             if stored.size != spec.size:
                 raise VectorSizeMismatchError(spec.name, existing=stored.size, requested=spec.size)
@@ -281,13 +311,13 @@ class EdgeVectorStore:
             # A shard without our file: its creation was cut short. Loading with the wanted config
             # makes the engine check the vector size, and the file is written now.
             shard = _load(directory, spec)
-            _write_spec(directory, spec)
+            write_spec(directory, spec)
             return _Collection(spec, directory, shard), "exists"
         with _engine(spec.name):
             shard = qe.EdgeShard.create(str(directory), _config(spec))
             _create_missing_indexes(shard)
             shard.flush()
-        _write_spec(directory, spec)
+        write_spec(directory, spec)
         return _Collection(spec, directory, shard), "created"
 
     async def _update(self, collection: str, operation: qe.UpdateOperation) -> None:
@@ -307,28 +337,6 @@ class EdgeVectorStore:
             raise
         finally:
             col.ready.set()
-
-
-async def _optimize_in_child(directory: Path) -> None:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _OPTIMIZE_SCRIPT,
-        str(directory),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        _, stderr = await child.communicate()
-    except asyncio.CancelledError:
-        # The engine's optimizer survives being killed (the old segments stay until the new one is
-        # complete; checked by killing it mid-run): stop it so the shard can be reopened now.
-        child.terminate()
-        await child.wait()
-        raise
-    if child.returncode != 0:
-        detail = stderr.decode(errors="replace").strip()[-500:]
-        raise VectorStoreError(f"optimizing {directory.name!r} failed (exit {child.returncode}): {detail}")
 
 
 def _config(spec: CollectionSpec) -> qe.EdgeConfig:
@@ -354,31 +362,21 @@ def _create_missing_indexes(shard: qe.EdgeShard) -> None:
             shard.update(qe.UpdateOperation.create_field_index(field_name, schema))
 
 
-def _read_spec(directory: Path) -> CollectionSpec | None:
-    """What `collection.json` says; None when the collection was never (completely) created."""
-    try:
-        meta = json.loads((directory / _META_FILE).read_text(encoding="utf-8"))
-        embedder = meta.get("embedder")  # absent in files written before identities were kept
-        return CollectionSpec(
-            directory.name,
-            int(meta["size"]),
-            cast(Distance, meta["distance"]),
-            embedder=str(embedder) if embedder is not None else None,
-        )
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise VectorStoreError(f"unreadable {directory / _META_FILE}: {exc}") from exc
+def _logged(col: _Collection, shard: qe.EdgeShard, *, points: int, limit: int) -> None:
+    """Count what an upsert added to the log; flush once that reaches `limit` bytes."""
+    col.unflushed += points * log_bytes_per_point(col.spec.size)
+    if col.unflushed >= limit:
+        _flush(col, shard)
 
 
-def _write_spec(directory: Path, spec: CollectionSpec) -> None:
-    # Write then rename, so a crash never leaves a half-written file that reads as a collection.
-    temporary = directory / f"{_META_FILE}.tmp"
-    meta: dict[str, object] = {"size": spec.size, "distance": spec.distance}
-    if spec.embedder is not None:
-        meta["embedder"] = spec.embedder
-    temporary.write_text(json.dumps(meta), encoding="utf-8")
-    os.replace(temporary, directory / _META_FILE)
+def log_bytes_per_point(size: int) -> int:
+    """What a point of `size` dimensions adds to the log, at most (the flush schedule's estimate)."""
+    return _LOG_BYTES_PER_DIMENSION * size + _LOG_BYTES_PER_PAYLOAD
+
+
+def _flush(col: _Collection, shard: qe.EdgeShard) -> None:
+    shard.flush()
+    col.unflushed = 0
 
 
 def _close_shard(col: _Collection, *, reason: VectorStoreError) -> None:
@@ -387,26 +385,6 @@ def _close_shard(col: _Collection, *, reason: VectorStoreError) -> None:
     if shard is not None:
         with _engine(col.spec.name):
             shard.close()
-
-
-def _edge_filter(flt: VectorFilter) -> qe.Filter:
-    must: list[qe.ConditionType] = [qe.FieldCondition(USER_ID, match=qe.MatchValue(flt.user_id))]
-    if flt.kinds is not None:
-        must.append(qe.FieldCondition(KIND, match=qe.MatchAny(list(flt.kinds))))
-    low, high = flt.created_bounds()
-    if low or high:
-        must.append(qe.FieldCondition(CREATED_AT, range=qe.RangeDateTime(gte=low, lt=high)))
-    for key, value in (flt.match or {}).items():
-        must.append(qe.FieldCondition(key, match=qe.MatchValue(_match_value(value))))
-    return qe.Filter(must=must)
-
-
-def _match_value(value: str | int | bool) -> str | int | bool:
-    # qdrant-edge 0.9.0 reads a Python bool as the integer 1/0 (so `True` never matches a boolean
-    # field, and matches `1`); numpy's bool is read as a boolean.
-    if isinstance(value, bool):
-        return cast(bool, np.bool_(value))
-    return value
 
 
 @contextmanager

@@ -214,6 +214,15 @@ class VectorStore(Protocol):
         """Build the vector index; tens of seconds at scale, so callers keep it off the request path."""
         ...
 
+    async def compact(self, collection: str) -> None:
+        """Give back the disk and memory that rewriting many points (a reindex) left behind.
+
+        The engine writes out what is pending, drops the write-ahead log it no longer needs and reclaims
+        replaced points; the points, and every answer, stay the same. Calls on the collection may wait
+        meanwhile (an optimize, if the engine needs one), so callers keep it off the request path.
+        """
+        ...
+
     async def close(self) -> None:
         """Flush and release the engine; the store is unusable afterwards."""
         ...

@@ -214,6 +214,16 @@ class QdrantClientVectorStore:
                     await self._client.update_collection(collection, models.OptimizersConfigDiff())
                 await asyncio.sleep(_OPTIMIZE_POLL_SECONDS)
 
+    async def compact(self, collection: str) -> None:
+        """Nothing to do but check the collection exists: both engines compact on their own.
+
+        A server flushes every `flush_interval_sec` (5 s), which truncates its write-ahead log, and its
+        optimizers vacuum replaced points in the background; local mode keeps no log (it rewrites each
+        point's row in its SQLite file).
+        """
+        with _translate(collection):
+            await self._require(collection)
+
     async def close(self) -> None:
         """Close the client's connections (local mode: its files and lock)."""
         await self._client.close()

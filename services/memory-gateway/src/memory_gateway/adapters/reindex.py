@@ -4,6 +4,9 @@ The service keeps answering meanwhile: points are overwritten in place (ids are 
 re-reads every hit from Postgres. After a change of embedder (size, model or hashing version) the
 collections must be recreated first (`recreate=True`, stamped with the new embedder's identity), which
 only `pma reindex --recreate` does, with the gateway stopped.
+
+Each collection is compacted once its rows are written: a reindex rewrites every point, and the embedded
+engine keeps the old copies (in its write-ahead log, as replaced payloads) until it is flushed and optimized.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class Reindexer:
             total = await self.pool.fetchval(f"SELECT count(*) FROM {table.table}", timeout=WHOLE_TABLE_TIMEOUT_SECONDS)
             await self.pool.execute(f"UPDATE {table.table} SET indexed_at = NULL", timeout=WHOLE_TABLE_TIMEOUT_SECONDS)
             written += await self._drain(table, total=int(total), on_progress=on_progress)
+            await self.indexer.vectors.compact(table.collection)
         return written
 
     async def _recreate(self, collection: str) -> None:
