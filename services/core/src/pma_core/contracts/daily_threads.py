@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from pma_core.contracts.common import IsoDate, Metadata, QueryModel, RequestModel, UserId
 from pma_core.contracts.events import EventScoreParts
-from pma_core.contracts.memory import NOT_BLANK, TRIMMED_PATTERN, WHITESPACE, is_blank
+from pma_core.contracts.memory import NOT_BLANK, TRIMMED_PATTERN, WHITESPACE, LexicalOnly, is_blank
 
 MAX_KEY_CHARS = 100
 MAX_TEXT_CHARS = 16_000
@@ -168,4 +168,5 @@ class SimilarDayHit(BaseModel):
 
 class SimilarDaysRead(BaseModel):
     hits: list[SimilarDayHit]
+    lexical_only: LexicalOnly = False
     took_ms: float

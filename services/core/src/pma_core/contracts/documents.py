@@ -9,7 +9,15 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from pma_core.contracts.common import Metadata, RequestModel, UserId
-from pma_core.contracts.memory import MAX_LIMIT, MAX_QUERY_CHARS, NOT_BLANK, NOT_BLANK_PATTERN, ScoreParts, is_blank
+from pma_core.contracts.memory import (
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    NOT_BLANK,
+    NOT_BLANK_PATTERN,
+    LexicalOnly,
+    ScoreParts,
+    is_blank,
+)
 
 MediaType = Literal["text/markdown", "text/plain"]
 IngestOutcome = Literal["created", "replaced", "unchanged"]
@@ -173,4 +181,5 @@ class DocHit(BaseModel):
 
 class DocSearchRead(BaseModel):
     hits: list[DocHit]
+    lexical_only: LexicalOnly = False
     took_ms: float

@@ -30,7 +30,7 @@ from pma_core.contracts.common import (
     ShortText,
     UserId,
 )
-from pma_core.contracts.memory import NOT_BLANK
+from pma_core.contracts.memory import NOT_BLANK, LexicalOnly
 
 # The same pattern the events table checks, so a bad type is a 422 here and never a database error.
 EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]*$"
@@ -211,4 +211,5 @@ class SimilarEventHit(BaseModel):
 
 class SimilarEventsRead(BaseModel):
     hits: list[SimilarEventHit]
+    lexical_only: LexicalOnly = False
     took_ms: float

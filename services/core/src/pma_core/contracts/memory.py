@@ -249,8 +249,19 @@ class ExternalHit(BaseModel):
     score: float | None
 
 
+# The flag of every hybrid read (recall, search_docs, similar_events, similar_days) that answered without Qdrant.
+LexicalOnly = Annotated[
+    bool,
+    Field(
+        description="The vector search failed (Qdrant down or its collection being rebuilt), so the hits come from"
+        " full-text search alone and carry no dense rank."
+    ),
+]
+
+
 class RecallRead(BaseModel):
     hits: list[RecallHit]
     external_hits: list[ExternalHit] = Field(default_factory=list, description="mem0's hits, if asked for.")
+    lexical_only: LexicalOnly = False
     cached: bool
     took_ms: float

@@ -171,7 +171,7 @@ class DailyThreadVectors:
         if ids:
             await self.indexer.remove(DAILY_THREADS.collection, ids)
 
-    async def nearest(self, user_id: str, text: str, *, kind: ThreadKind | None, limit: int) -> Ranked:
+    async def nearest(self, user_id: str, text: str, *, kind: ThreadKind | None, limit: int) -> Ranked | None:
         try:
             (vector,) = await self.embedder.embed([text])
         except EmbeddingError as exc:
@@ -180,7 +180,7 @@ class DailyThreadVectors:
         try:
             hits = await self.vectors.search(DAILY_THREADS.collection, vector, flt=flt, limit=limit)
         except (VectorStoreError, OSError) as exc:
-            # Qdrant down or being rebuilt: answer from full-text search alone (the hits' dense_rank is None).
+            # Qdrant down or being rebuilt: similar_days answers from full-text search alone, and says so.
             _log.warning("vector search failed; similar_days is lexical only", extra={"error": repr(exc)})
-            return []
+            return None
         return [(UUID(hit.id), hit.score) for hit in hits]

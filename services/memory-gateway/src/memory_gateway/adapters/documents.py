@@ -190,8 +190,9 @@ class VectorChunkIndex:
 
     async def dense(
         self, *, user_id: str, query: str, document_ids: Sequence[UUID] | None, limit: int
-    ) -> list[tuple[UUID, float]]:
-        """Nearest chunks; one search per document when scoped (the port's filter matches one value)."""
+    ) -> list[tuple[UUID, float]] | None:
+        """Nearest chunks; one search per document when scoped (the port's filter matches one value). None
+        when the query could not be embedded or the search failed."""
         try:
             [vector] = await self.embedder.embed([query])
             scopes = [None] if document_ids is None else [str(document_id) for document_id in document_ids]
@@ -201,9 +202,10 @@ class VectorChunkIndex:
                 flt = VectorFilter(user_id=user_id, match=match)
                 hits.extend(await self.vectors.search(DOC_CHUNKS.collection, vector, flt=flt, limit=limit))
         except (EmbeddingError, VectorStoreError, OSError) as exc:
-            # Degrade to full-text only rather than fail the search: the lexical half still answers.
+            # Degrade to full-text only rather than fail the search: the lexical half still answers, and the
+            # answer says so (lexical_only).
             _log.warning("dense document search failed; full-text only", extra={"error": repr(exc)})
-            return []
+            return None
         hits.sort(key=lambda hit: -hit.score)
         return [(UUID(hit.id), hit.score) for hit in hits[:limit]]
 

@@ -153,7 +153,7 @@ class EventVectors:
         self.vectors = vectors
         self.embedder = embedder
 
-    async def nearest(self, user_id: str, text: str, *, window: EventWindow, limit: int) -> Ranked:
+    async def nearest(self, user_id: str, text: str, *, window: EventWindow, limit: int) -> Ranked | None:
         try:
             (vector,) = await self.embedder.embed([text])
         except EmbeddingError as exc:
@@ -162,7 +162,7 @@ class EventVectors:
         try:
             hits = await self.vectors.search(EVENTS.collection, vector, flt=flt, limit=limit)
         except (VectorStoreError, OSError) as exc:
-            # Qdrant down or being rebuilt: answer from full-text search alone (the hits' dense_rank is None).
+            # Qdrant down or being rebuilt: similar_events answers from full-text search alone, and says so.
             _log.warning("vector search failed; similar_events is lexical only", extra={"error": repr(exc)})
-            return []
+            return None
         return [(UUID(hit.id), hit.score) for hit in hits]

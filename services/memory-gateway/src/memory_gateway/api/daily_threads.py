@@ -81,5 +81,6 @@ async def similar_days(body: SimilarDaysRequest, threads: DailyThreadsDep) -> Si
     404 for a key the user has no thread of; 502 when the embedder fails."""
     started = time.perf_counter()
     search = SimilarDaysSearch(user_id=body.user_id, limit=body.limit, kind=body.kind, key=body.key, text=body.text)
-    hits = await threads.similar(search)
-    return SimilarDaysRead(hits=hits, took_ms=round((time.perf_counter() - started) * 1000, 3))
+    found = await threads.similar(search)
+    took_ms = round((time.perf_counter() - started) * 1000, 3)
+    return SimilarDaysRead(hits=found.hits, lexical_only=found.lexical_only, took_ms=took_ms)

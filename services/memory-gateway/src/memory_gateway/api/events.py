@@ -91,5 +91,6 @@ async def similar_events(body: SimilarEventsRequest, similar: SimilarEventsDep) 
     search = SimilarEventsSearch(
         user_id=body.user_id, window=window, limit=body.limit, event_id=body.event_id, text=body.text
     )
-    hits = await similar.find(search)
-    return SimilarEventsRead(hits=hits, took_ms=round((time.perf_counter() - started) * 1000, 3))
+    found = await similar.find(search)
+    took_ms = round((time.perf_counter() - started) * 1000, 3)
+    return SimilarEventsRead(hits=found.hits, lexical_only=found.lexical_only, took_ms=took_ms)

@@ -9,7 +9,8 @@ full-text ones from Postgres, fused by reciprocal rank. Unlike events, days are 
 like this one" are looked for across months, and a recency weight would put any recent day sharing a word
 above the most alike day of last spring (RRF keeps the hits of both retrievers within a few percent).
 Every candidate is re-read from Postgres for the asking user and re-checked against the kind, so a
-lagging index can never widen what the caller may see.
+lagging index can never widen what the caller may see. When the vector search fails, the hits come from
+full-text search alone and the answer says so (`lexical_only`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ class SimilarDaysSearch:
     text: str | None = None
 
 
+@dataclass(frozen=True)
+class SimilarDaysFound:
+    hits: list[SimilarDayHit]
+    # The vector search failed: the hits come from full-text search alone.
+    lexical_only: bool
+
+
 class DailyThreads:
     """The daily-thread operations the API serves."""
 
@@ -89,18 +97,18 @@ class DailyThreads:
             raise _not_found(thread_id)
         await self.index.remove([thread_id])
 
-    async def similar(self, search: SimilarDaysSearch) -> list[SimilarDayHit]:
+    async def similar(self, search: SimilarDaysSearch) -> SimilarDaysFound:
         """The user's threads most like the key's thread (left out) or the text, best first, explained."""
         text, excluded = await self._query(search)
         # One more candidate than needed from each side: the source thread itself is dropped from both.
         limit = max(self.candidates, search.limit) + 1
         dense = await self.index.nearest(search.user_id, text, kind=search.kind, limit=limit)
         lexical = await self.store.lexical(search.user_id, text, kind=search.kind, limit=limit)
-        fused = rrf_fuse(_without(dense, excluded), _without(lexical, excluded), k=self.rrf_k)
+        fused = rrf_fuse(_without(dense or [], excluded), _without(lexical, excluded), k=self.rrf_k)
         threads = await self.store.get_many(search.user_id, list(fused))
         hits = [_hit(t, fused[t.id]) for t in threads if search.kind is None or t.kind == search.kind]
         hits.sort(key=lambda hit: (-hit.score, -hit.thread.period_start.toordinal(), str(hit.thread.id)))
-        return hits[: search.limit]
+        return SimilarDaysFound(hits[: search.limit], lexical_only=dense is None)
 
     async def _query(self, search: SimilarDaysSearch) -> tuple[str, UUID | None]:
         """The text to search with, and the thread to leave out of the hits."""

@@ -3,7 +3,8 @@
 Postgres is the source of truth: a document and its chunks are written in one transaction, the vector index
 follows after the commit (a failed index write leaves the chunks pending for the repair loop), and every hit
 is read back from Postgres, so a stale or orphaned vector can never surface. Search ranks like recall:
-dense and full-text candidates fused by reciprocal rank, optionally re-ranked by MMR.
+dense and full-text candidates fused by reciprocal rank, optionally re-ranked by MMR. When the dense half
+fails (Qdrant or the embedder), the answer comes from full-text search alone and says so (`lexical_only`).
 """
 
 from __future__ import annotations
@@ -108,21 +109,24 @@ class Documents:
             document_ids = await self.store.document_ids(user_id=request.user_id, doc_keys=request.doc_keys)
             if not document_ids:
                 return DocSearchRead(hits=[], took_ms=_ms_since(started))
-        fused = await self._candidates(request, document_ids)
+        fused, lexical_only = await self._candidates(request, document_ids)
         rows = await self.store.chunks(user_id=request.user_id, ids=list(fused))
         scored = self._scored(rows, fused, request=request)
         if request.mmr:
             scored = await self._diversified(scored, request)
         hits = [_hit(row, parts) for row, parts in scored[: request.limit]]
-        return DocSearchRead(hits=hits, took_ms=_ms_since(started))
+        return DocSearchRead(hits=hits, lexical_only=lexical_only, took_ms=_ms_since(started))
 
-    async def _candidates(self, request: DocSearchRequest, document_ids: list[UUID] | None) -> dict[UUID, Fused]:
+    async def _candidates(
+        self, request: DocSearchRequest, document_ids: list[UUID] | None
+    ) -> tuple[dict[UUID, Fused], bool]:
+        """Both retrievers' candidates, fused; and True when the dense one failed (full-text alone)."""
         user_id, query, limit = request.user_id, request.query, self.settings.candidates
         dense, lexical = await asyncio.gather(
             self.index.dense(user_id=user_id, query=query, document_ids=document_ids, limit=limit),
             self.store.lexical(user_id=user_id, query=query, document_ids=document_ids, limit=limit),
         )
-        return rrf_fuse(dense, lexical, k=self.settings.rrf_k)
+        return rrf_fuse(dense or [], lexical, k=self.settings.rrf_k), dense is None
 
     def _scored(
         self, rows: Sequence[ChunkRow], fused: dict[UUID, Fused], *, request: DocSearchRequest

@@ -3,7 +3,8 @@
 similar_events is hybrid retrieval like recall: dense candidates from the Qdrant `events` collection and
 lexical ones from Postgres full-text search, fused by reciprocal rank, weighted by recency. Every candidate
 is re-read from Postgres for the asking user and re-checked against the filters, so a lagging index (or
-its second-granular dates) can never widen what the caller may see.
+its second-granular dates) can never widen what the caller may see. When the vector search fails, the hits
+come from full-text search alone and the answer says so (`lexical_only`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class SimilarEventsSearch:
     text: str | None = None
 
 
+@dataclass(frozen=True)
+class SimilarEventsFound:
+    hits: list[SimilarEventHit]
+    # The vector search failed: the hits come from full-text search alone.
+    lexical_only: bool
+
+
 class SimilarEvents:
     """similar_events: the events most like a given event or text, best first, explained."""
 
@@ -60,19 +68,21 @@ class SimilarEvents:
         self.neighbours = neighbours
         self.tuning = tuning
 
-    async def find(self, search: SimilarEventsSearch, *, now: datetime | None = None) -> list[SimilarEventHit]:
+    async def find(self, search: SimilarEventsSearch, *, now: datetime | None = None) -> SimilarEventsFound:
         text = await self._query_text(search)
         # One more candidate than needed from each side: the source event itself is dropped from both.
         limit = max(self.tuning.candidates, search.limit) + 1
         wide = search.window.widened_to_seconds()
         dense = await self.neighbours.nearest(search.user_id, text, window=wide, limit=limit)
         lexical = await self.finder.lexical(search.user_id, text, window=search.window, limit=limit)
-        fused = rrf_fuse(_without(dense, search.event_id), _without(lexical, search.event_id), k=self.tuning.rrf_k)
+        fused = rrf_fuse(
+            _without(dense or [], search.event_id), _without(lexical, search.event_id), k=self.tuning.rrf_k
+        )
         events = await self.finder.get_many(search.user_id, list(fused))
         moment = now or utc_now()
         hits = [self._hit(e, fused[e.id], moment) for e in events if search.window.admits(e)]
         hits.sort(key=lambda hit: (-hit.score, -hit.event.occurred_at.timestamp()))
-        return hits[: search.limit]
+        return SimilarEventsFound(hits[: search.limit], lexical_only=dense is None)
 
     async def _query_text(self, search: SimilarEventsSearch) -> str:
         if search.event_id is None:

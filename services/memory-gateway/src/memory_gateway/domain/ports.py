@@ -194,7 +194,9 @@ class EventFinder(Protocol):
 class EventNeighbours(Protocol):
     """The vector side: nearest events to a text, within one user and a window, nearest first."""
 
-    async def nearest(self, user_id: str, text: str, *, window: EventWindow, limit: int) -> Ranked: ...
+    async def nearest(self, user_id: str, text: str, *, window: EventWindow, limit: int) -> Ranked | None:
+        """None if the search failed (Qdrant down or being rebuilt), [] if it found none."""
+        ...
 
 
 class DocumentStore(Protocol):
@@ -236,8 +238,9 @@ class ChunkIndex(Protocol):
 
     async def dense(
         self, *, user_id: str, query: str, document_ids: Sequence[UUID] | None, limit: int
-    ) -> list[tuple[UUID, float]]:
-        """Nearest chunks to the query, best first: (chunk id, cosine similarity); [] if the index is down."""
+    ) -> list[tuple[UUID, float]] | None:
+        """Nearest chunks to the query, best first: (chunk id, cosine similarity); None if the search failed
+        (the index or the embedder down), [] if it found none."""
         ...
 
     async def chunk_vectors(self, chunk_ids: Sequence[UUID]) -> dict[UUID, list[float]]:
@@ -272,8 +275,9 @@ class DailyThreadIndex(Protocol):
 
     async def remove(self, ids: Sequence[UUID]) -> None: ...
 
-    async def nearest(self, user_id: str, text: str, *, kind: ThreadKind | None, limit: int) -> Ranked:
-        """Nearest threads of the user (and kind) to the text, nearest first; [] if the index is down."""
+    async def nearest(self, user_id: str, text: str, *, kind: ThreadKind | None, limit: int) -> Ranked | None:
+        """Nearest threads of the user (and kind) to the text, nearest first; None if the search failed
+        (Qdrant down or being rebuilt), [] if it found none."""
         ...
 
 

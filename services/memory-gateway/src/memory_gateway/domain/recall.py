@@ -6,6 +6,11 @@ vector, its lexical score from its words), the scores are fused (`score_fuse`), 
 weigh the result; MMR optionally re-ranks for diversity. Every candidate is re-read from Postgres with the
 request's filters, so the index can lag or hold superseded points and recall still answers only with what
 the filters allow.
+
+When Qdrant fails, recall still answers: from full-text search alone if the vector search failed (the answer
+says `lexical_only`), without the vectors it reads if only those reads failed (no cosine for candidates the
+search left out, no MMR). Neither answer is cached, so the first identical recall once Qdrant answers again
+is the full one.
 """
 
 from __future__ import annotations
@@ -70,9 +75,19 @@ class CacheEntry:
 
 
 @dataclass(frozen=True)
+class Recalled:
+    """The best memories, and how much of Qdrant answered: `lexical_only` when the vector search failed,
+    `complete` only when every vector call succeeded (an answer that is not is never cached)."""
+
+    scored: list[ScoredMemory]
+    lexical_only: bool
+    complete: bool
+
+
+@dataclass(frozen=True)
 class RecallAnswer:
-    """A recall's answer as the JSON object `{"hits": [...], "external_hits": [...]}`, built once (a cached
-    answer is returned as stored, never parsed again), and whether it came from the cache."""
+    """A recall's answer as the JSON object `{"hits": [...], "external_hits": [...], "lexical_only": ...}`,
+    built once (a cached answer is returned as stored, never parsed again), and whether it came from the cache."""
 
     payload: bytes
     cached: bool
@@ -109,7 +124,8 @@ class RecallService:
 
     async def answer(self, request: RecallRequest) -> RecallAnswer:
         """The request's answer: from the cache when an identical recall was answered since the user's
-        memories last changed; else recalled (and mem0 asked alongside, when asked for) and cached."""
+        memories last changed; else recalled (and mem0 asked alongside, when asked for) and cached, unless
+        Qdrant failed for it (the next identical recall then asks Qdrant again)."""
         entry = None
         if request.use_cache:
             entry = await self.cached(request.user_id, request.model_dump(mode="json", exclude={"use_cache"}))
@@ -120,10 +136,10 @@ class RecallService:
             scope=scope, text=request.query, limit=request.limit, mmr=request.mmr, mmr_lambda=request.mmr_lambda
         )
         ours, theirs = await asyncio.gather(self.recall(query), self._mirror_hits(request))
-        hits = [_hit(scored, scope.now) for scored in ours]
-        found = RecallRead(hits=hits, external_hits=theirs, cached=False, took_ms=0.0)
-        payload = found.model_dump_json(include={"hits", "external_hits"}).encode()
-        if entry is not None:
+        hits = [_hit(scored, scope.now) for scored in ours.scored]
+        found = RecallRead(hits=hits, external_hits=theirs, lexical_only=ours.lexical_only, cached=False, took_ms=0.0)
+        payload = found.model_dump_json(include={"hits", "external_hits", "lexical_only"}).encode()
+        if entry is not None and ours.complete:
             await self.keep(entry, payload)
         return RecallAnswer(payload, cached=False)
 
@@ -132,7 +148,7 @@ class RecallService:
             return []
         return await self.mirror.search(request.user_id, request.query, limit=request.limit)
 
-    async def recall(self, query: RecallQuery) -> list[ScoredMemory]:
+    async def recall(self, query: RecallQuery) -> Recalled:
         """The best `limit` memories for the query, best first."""
         scope = query.scope
         (vector,) = await self.embedder.embed([query.text])
@@ -143,10 +159,14 @@ class RecallService:
         )
         rows = {row.id: (row, lexemes) for row, lexemes in dense_rows} | dict(lexical.rows)
         keep = query.limit * _MMR_POOL if query.mmr else query.limit
-        scored = await self._scored(vector, dense, lexical, rows, scope=scope, keep=keep)
+        scored, complete = await self._scored(vector, dense or [], lexical, rows, scope=scope, keep=keep)
+        found = Recalled(scored[: query.limit], lexical_only=dense is None, complete=complete and dense is not None)
         if not query.mmr:
-            return scored[: query.limit]
-        return await self._diversify(scored[:keep], limit=query.limit, lambda_=query.mmr_lambda)
+            return found
+        diverse = await self._diversify(scored[:keep], limit=query.limit, lambda_=query.mmr_lambda)
+        if diverse is None:  # the vectors could not be read: relevance order, as without MMR
+            return replace(found, complete=False)
+        return replace(found, scored=diverse)
 
     async def _scored(
         self,
@@ -157,17 +177,19 @@ class RecallService:
         *,
         scope: RecallScope,
         keep: int,
-    ) -> list[ScoredMemory]:
-        """Every row in scope scored by both retrievers, fused and weighted, best first."""
+    ) -> tuple[list[ScoredMemory], bool]:
+        """Every row in scope scored by both retrievers, fused and weighted, best first; and False when the
+        vectors of candidates the search left out could not be read (they are scored without a cosine)."""
         overlap = {key: lexical_overlap(lexemes, lexical.weights) for key, (_, lexemes) in rows.items()}
         weights = {key: self._weights(row, scope) for key, (row, _) in rows.items()}
         multipliers = {key: recency * importance for key, (recency, importance) in weights.items()}
         similarity: dict[UUID, float | None] = {key: score for key, score in dense if key in rows}
         missing = self._worth_completing(dense, similarity, overlap, multipliers, keep=keep)
-        similarity.update(await self._similarities(vector, missing))
+        completed = await self._similarities(vector, missing)
+        similarity.update(completed or {})
         relevance = score_fuse(dense, lexical.ranked, similarity=similarity, overlap=overlap, dense_weight=DENSE_WEIGHT)
         scored = (ScoredMemory(rows[key][0], relevance[key], *weights[key]) for key in rows)
-        return sorted(scored, key=lambda s: (-s.final, s.row.id))
+        return sorted(scored, key=lambda s: (-s.final, s.row.id)), completed is not None
 
     def _worth_completing(
         self,
@@ -200,12 +222,14 @@ class RecallService:
         bounds = {key: (final(key, 0.0), final(key, dense[-1][1])) for key in missing}
         return worth_completing(exact, bounds, keep=keep)
 
-    async def _dense_rows(self, scope: RecallScope, vector: list[float]) -> tuple[Ranked, list[ScopedRow]]:
-        """The vector search's candidates, and those of their rows that pass every filter of the scope."""
+    async def _dense_rows(self, scope: RecallScope, vector: list[float]) -> tuple[Ranked | None, list[ScopedRow]]:
+        """The vector search's candidates (None if it failed), and those of their rows that pass every filter
+        of the scope."""
         dense = await self._dense(scope, vector)
         return dense, await self.store.in_scope(scope, [key for key, _ in dense]) if dense else []
 
-    async def _dense(self, scope: RecallScope, vector: list[float]) -> Ranked:
+    async def _dense(self, scope: RecallScope, vector: list[float]) -> Ranked | None:
+        """The vector search's candidates, best first; None when it failed ([] is a search that found none)."""
         flt = VectorFilter(
             user_id=scope.user_id,
             kinds=scope.kinds,
@@ -216,21 +240,22 @@ class RecallService:
             hits = await self.vectors.search(COLLECTION, vector, flt=flt, limit=self.settings.candidates)
         except (VectorStoreError, OSError) as exc:
             # Qdrant down or its collection being rebuilt: answer from full-text search alone rather than
-            # fail; the hits' parts show dense_rank None, so callers can tell.
+            # fail, and say so (the answer's lexical_only).
             _log.warning("vector search failed; recall is lexical only", extra={"error": repr(exc)})
-            return []
+            return None
         return [(UUID(hit.id), hit.score) for hit in hits]
 
-    async def _similarities(self, vector: list[float], ids: Sequence[UUID]) -> dict[UUID, float | None]:
+    async def _similarities(self, vector: list[float], ids: Sequence[UUID]) -> dict[UUID, float | None] | None:
         """Cosine to the query of candidates the vector search did not return, from their stored vectors
-        (never embedded again: with an API embedder that would be a paid call per candidate)."""
+        (never embedded again: with an API embedder that would be a paid call per candidate); None when
+        the vectors could not be read."""
         if not ids:
             return {}
         try:
             points = await self.vectors.retrieve(COLLECTION, [str(key) for key in ids])
         except (VectorStoreError, OSError) as exc:
             _log.warning("vector retrieve failed; lexical candidates lack a dense score", extra={"error": repr(exc)})
-            return {}
+            return None
         scores = cosines(vector, [point.vector for point in points])
         return {UUID(point.id): score for point, score in zip(points, scores, strict=True)}
 
@@ -242,8 +267,15 @@ class RecallService:
         )
         return recency, importance_weight(row.importance, weight=settings.importance_weight)
 
-    async def _diversify(self, pool: Sequence[ScoredMemory], *, limit: int, lambda_: float) -> list[ScoredMemory]:
-        points = await self.vectors.retrieve(COLLECTION, [str(s.row.id) for s in pool])
+    async def _diversify(
+        self, pool: Sequence[ScoredMemory], *, limit: int, lambda_: float
+    ) -> list[ScoredMemory] | None:
+        """MMR over the pool; None when the pool's vectors could not be read."""
+        try:
+            points = await self.vectors.retrieve(COLLECTION, [str(s.row.id) for s in pool])
+        except (VectorStoreError, OSError) as exc:
+            _log.warning("vector retrieve failed; recall is not diversified", extra={"error": repr(exc)})
+            return None
         vectors = {UUID(p.id): p.vector for p in points}
         return mmr(
             pool, relevance=lambda s: s.final, vector=lambda s: vectors.get(s.row.id), limit=limit, lambda_=lambda_
