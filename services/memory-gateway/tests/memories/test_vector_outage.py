@@ -1,6 +1,7 @@
 """Qdrant failing at read time: recall, search_docs, similar_events and similar_days answer from full-text
 search alone and say so (`lexical_only`), and a recall answered so is not cached, so that the first identical
-recall once Qdrant answers again is hybrid. Real Postgres and Valkey, the embedded engine, hashing embedder.
+recall once Qdrant answers again is hybrid; remember still stores (an exact copy still found in Postgres).
+Real Postgres and Valkey, the embedded engine, hashing embedder.
 """
 
 from __future__ import annotations
@@ -189,3 +190,18 @@ async def test_similar_days_without_qdrant_is_lexical_only(memory: MemoryGateway
     assert not hybrid.lexical_only
     assert hybrid.hits[0].thread.key == "launch"
     assert all(hit.parts.dense_rank is not None for hit in hybrid.hits)
+
+
+async def test_remember_without_qdrant_stores_dedupes_exact_copies_and_is_indexed_once_it_answers(
+    memory: MemoryGatewayClient, qdrant: FailingReads
+) -> None:
+    qdrant.down = {"search", "retrieve"}  # the near-duplicate search cannot be made
+    first = await memory.remember(MemoryCreate(user_id="alice", text=TEA, kind="fact"))
+    copy = await memory.remember(MemoryCreate(user_id="alice", text=TEA, kind="fact"))
+    assert first.outcome == "created"
+    assert (copy.outcome, copy.memory.id) == ("duplicate", first.memory.id)  # found in Postgres, not Qdrant
+
+    qdrant.down = set()
+    found = await memory.recall("alice", "oolong tea")
+    assert not found.lexical_only
+    assert [(hit.memory.id, hit.parts.dense_rank) for hit in found.hits] == [(first.memory.id, 1)]

@@ -85,7 +85,9 @@ class MemoryService:
             return True
         if state.similar(index, item.kind, self.dedupe_similarity) is not None:
             return False
-        return not await self._similar_in_index(tx.user_id, item, state.vectors[index])
+        # Unknown (the index could not be searched) is not plainly new: the careful way still finds an
+        # exact duplicate, a replay or a key's slot in Postgres.
+        return await self._similar_in_index(tx.user_id, item, state.vectors[index]) == []
 
     async def _write_pending(self, tx: MemoryTx, state: CallState, results: dict[int, Remembered]) -> None:
         if state.pending:
@@ -110,13 +112,16 @@ class MemoryService:
     async def _near_duplicate(self, tx: MemoryTx, index: int, item: NewMemory, state: CallState) -> MemoryRow | None:
         if (slot := state.similar(index, item.kind, self.dedupe_similarity)) is not None:
             return state.row(slot)
-        hits = await self._similar_in_index(tx.user_id, item, state.vectors[index])
+        hits = await self._similar_in_index(tx.user_id, item, state.vectors[index]) or []
         candidates = await tx.active(hits) if hits else []
         order = {hit: rank for rank, hit in enumerate(hits)}
         return min(candidates, key=lambda row: order[row.id], default=None)
 
-    async def _similar_in_index(self, user_id: str, item: NewMemory, vector: npt.NDArray[np.float32]) -> list[UUID]:
-        """Indexed memories of the same kind at least `dedupe_similarity` alike, nearest first."""
+    async def _similar_in_index(
+        self, user_id: str, item: NewMemory, vector: npt.NDArray[np.float32]
+    ) -> list[UUID] | None:
+        """Indexed memories of the same kind at least `dedupe_similarity` alike, nearest first (None: the
+        index could not be searched, so near-duplicates are not merged)."""
         return await self.index.similar(user_id, vector.tolist(), kind=item.kind, threshold=self.dedupe_similarity)
 
     async def _absorb(

@@ -99,8 +99,9 @@ class MemoryIndex(Protocol):
 
     async def remove(self, ids: Sequence[UUID]) -> None: ...
 
-    async def similar(self, user_id: str, vector: Sequence[float], *, kind: str, threshold: float) -> list[UUID]:
-        """Indexed memories of the user and kind at least `threshold` alike (cosine), nearest first."""
+    async def similar(self, user_id: str, vector: Sequence[float], *, kind: str, threshold: float) -> list[UUID] | None:
+        """Indexed memories of the user and kind at least `threshold` alike (cosine), nearest first; None
+        when the index could not be searched."""
         ...
 
 
