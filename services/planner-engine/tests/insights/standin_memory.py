@@ -66,10 +66,12 @@ def _lexical_parts(rank: int, score: float) -> ScoreParts:
 
 @dataclass
 class StandInMemory:
-    """The stand-in's memories and the recalls it answered; `failing` 500s every recall."""
+    """The stand-in's memories and the recalls it answered; `failing` 500s every recall, `lexical_only` says
+    in each recall that the vector search failed (as the gateway does when Qdrant is down)."""
 
     url: str = ""
     failing: bool = False
+    lexical_only: bool = False
     memories: list[MemoryRead] = field(default_factory=list)
     recalls: list[RecallRequest] = field(default_factory=list)
     events: list[EventCreate] = field(default_factory=list)
@@ -125,7 +127,7 @@ class StandInMemory:
             RecallHit(memory=memory, score=score, parts=_lexical_parts(rank, score))
             for rank, (score, memory) in enumerate(scored[: request.limit], start=1)
         ]
-        return RecallRead(hits=hits, cached=False, took_ms=0.1)
+        return RecallRead(hits=hits, cached=False, took_ms=0.1, lexical_only=self.lexical_only)
 
     def app(self) -> FastAPI:
         app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)

@@ -176,6 +176,18 @@ async def test_with_the_gateway_failing_the_plan_is_made_without_insights_and_sa
     assert warning.endswith("planned without recalled context")
 
 
+async def test_a_recall_by_words_only_is_said_in_the_plans_warnings(
+    planner_with_memory: PlannerEngineClient, memory: StandInMemory
+) -> None:
+    memory.lexical_only = True  # the gateway's Qdrant is down: insights sharing no word with the intent are missed
+
+    made = await plan(planner_with_memory)
+
+    assert [warning for warning in made.warnings if "vector search" in warning] == [
+        "memory-gateway's vector search failed: context recalled by matching words only"
+    ]
+
+
 async def test_with_the_gateway_down_the_plan_is_made_without_insights_and_says_so(
     planner: PlannerEngineClient,
 ) -> None:

@@ -69,7 +69,12 @@ class PlannerMemory:
         recalled += [Recalled(kind="past_plan", text=hit.event.subject, score=hit.score) for hit in plans.hits]
         # An insight the general recall found is one of these too (unless the filtered recall was cut short).
         found = _insights([*insights.hits, *(hit for hit in memories.hits if _is_insight(hit.memory))], user_id)
-        return MemoryContext(recalled=recalled, insights=found)
+        warnings = []
+        if any(answer.lexical_only for answer in (preferences, memories, insights, plans)):
+            # Memories (and insights) that share no word with the intent were not found: say so, as for a
+            # gateway that did not answer at all.
+            warnings.append("memory-gateway's vector search failed: context recalled by matching words only")
+        return MemoryContext(recalled=recalled, insights=found, warnings=warnings)
 
     async def record_plan_created(self, plan: PlanRead) -> bool:
         """Log `plan.created`; False (and a warning in the log) when the gateway cannot take it now."""
