@@ -1,13 +1,15 @@
-"""Fixtures of the end-to-end stories: `start_stack` (one `pma up` per module, stopped and checked after it)."""
+"""Fixtures of the end-to-end stories: `start_stack` (one `pma up` per module, stopped and checked after it),
+and `clients`, typed clients of the module's `stack` (each module defines its `stack` fixture)."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from four_services import Clients
 
 from .stack import Stack, StackEnv, launch
 
@@ -35,3 +37,10 @@ def start_stack() -> Iterator[StartStack]:
             assert stopped.code == 0, f"pma up exited {stopped.code}:\n{stack.tail()}"
             assert stopped.tree >= 6, stopped  # postgres (and its workers), valkey, the four services
             assert stopped.orphans == [], f"orphans left behind: {stopped.orphans}"
+
+
+@pytest.fixture
+async def clients(stack: Stack) -> AsyncIterator[Clients]:
+    clients = stack.clients()
+    yield clients
+    await clients.aclose()

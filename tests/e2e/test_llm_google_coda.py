@@ -11,7 +11,7 @@ fakes in this process; everything else is real and runs in its own process.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -120,13 +120,6 @@ def stack(start_stack: StartStack, llm: FakeOpenAIServer, google: FakeGoogleCale
         }  # fmt: skip
 
     return start_stack(connected)
-
-
-@pytest.fixture
-async def clients(stack: Stack) -> AsyncIterator[Clients]:
-    clients = stack.clients()
-    yield clients
-    await clients.aclose()
 
 
 def _at(value: Any) -> datetime:

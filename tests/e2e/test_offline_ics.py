@@ -8,7 +8,7 @@ No fake is needed: nothing in this story talks to a third party.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -45,13 +45,6 @@ def stack(start_stack: StartStack) -> Stack:
         return {}  # no LLM key, no Google client, no Coda: the defaults of a fresh `make dev`
 
     return start_stack(offline)
-
-
-@pytest.fixture
-async def clients(stack: Stack) -> AsyncIterator[Clients]:
-    clients = stack.clients()
-    yield clients
-    await clients.aclose()
 
 
 async def plan_offline(clients: Clients) -> PlanRead:
