@@ -90,6 +90,7 @@ async def open_pool(settings: PostgresSettings) -> asyncpg.Pool:
         timeout=settings.connect_timeout_seconds,
         acquire_timeout=settings.acquire_timeout_seconds,
         release_timeout=settings.release_timeout_seconds,
+        statement_cache_size=settings.statement_cache_size,
     )
     await pool
     return pool

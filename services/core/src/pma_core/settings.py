@@ -39,6 +39,9 @@ class PostgresSettings(BaseSettings):
     # Handing a connection back (the cancel of a timed-out statement acknowledged, the session reset); one
     # not back within this is closed instead of pooled, so a hung connection never serves another request.
     release_timeout_seconds: float = Field(default=0.5, gt=0)
+    # Prepared statements asyncpg keeps per connection (its default, 100); 0 behind a PgBouncer in transaction
+    # mode older than 1.21 (whose next statement may land on a server connection that never prepared it).
+    statement_cache_size: int = Field(default=100, ge=0)
     # Each service applies pending migrations at start-up, under an advisory lock.
     auto_migrate: bool = True
     # Where the `NNN_name.sql` files live; None finds the repository's `migrations/`.
