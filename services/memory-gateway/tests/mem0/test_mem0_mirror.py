@@ -178,6 +178,18 @@ async def test_recall_without_mem0_when_it_fails(client: MemoryGatewayClient, me
     assert result.hits[0].memory.text == "Drinks coffee at 8am"
 
 
+async def test_a_recall_mem0_failed_for_is_not_cached(client: MemoryGatewayClient, mem0: tuple[FakeMem0, str]) -> None:
+    fake, _ = mem0
+    await client.remember(MemoryCreate(user_id="alice", text="Drinks coffee at 8am"))
+    fake.status = 503
+    without = await client.recall("alice", "coffee", include_mem0=True)
+    fake.status = 200
+    again = await client.recall("alice", "coffee", include_mem0=True)
+    assert (without.cached, without.external_hits) == (False, [])
+    assert not again.cached  # mem0 is asked again, not the answer it failed for served from the cache
+    assert (await client.recall("alice", "coffee", include_mem0=True)).cached
+
+
 @pytest.mark.parametrize("kind", MALFORMED)
 async def test_a_malformed_mem0_reply_does_not_fail_remember(
     client: MemoryGatewayClient, mem0: tuple[FakeMem0, str], kind: Malformed, caplog: pytest.LogCaptureFixture

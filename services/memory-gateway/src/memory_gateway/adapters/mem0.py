@@ -62,8 +62,8 @@ class Mem0Mirror:
             self.failures += 1
             _log.warning("mem0 mirror write failed", extra={"error": repr(exc)})
 
-    async def search(self, user_id: str, query: str, *, limit: int) -> list[ExternalHit]:
-        """mem0's hits for the query, or [] when mem0 fails, answers garbage or is slower than the timeout."""
+    async def search(self, user_id: str, query: str, *, limit: int) -> list[ExternalHit] | None:
+        """mem0's hits for the query, or None when mem0 fails, answers garbage or is slower than the timeout."""
         body = {"query": query, "filters": {"AND": [{"user_id": user_id}]}, "top_k": limit}
         try:
             response = await self._http.post("/v2/memories/search/", json=body)
@@ -72,7 +72,7 @@ class Mem0Mirror:
         except (httpx.HTTPError, ValueError) as exc:
             self.failures += 1
             _log.warning("mem0 search failed; recall goes on without it", extra={"error": repr(exc)})
-            return []
+            return None
 
     async def aclose(self) -> None:
         """Close the connection; the lifespan drains the background writes first (each bounded by the timeout)."""

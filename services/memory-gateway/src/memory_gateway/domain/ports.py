@@ -149,11 +149,11 @@ class SessionStore(Protocol):
 
 class Mirror(Protocol):
     """Somewhere else memories are copied to (mem0): writes are fire-and-forget and never block remember;
-    a search answers [] when the mirror fails or is slow, never an error."""
+    a search answers None when the mirror fails or is slow, never an error."""
 
     def mirror(self, user_id: str, text: str, metadata: Mapping[str, Any]) -> None: ...
 
-    async def search(self, user_id: str, query: str, *, limit: int) -> list[ExternalHit]: ...
+    async def search(self, user_id: str, query: str, *, limit: int) -> list[ExternalHit] | None: ...
 
 
 class Summariser(Protocol):

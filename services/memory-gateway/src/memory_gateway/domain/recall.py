@@ -125,7 +125,7 @@ class RecallService:
     async def answer(self, request: RecallRequest) -> RecallAnswer:
         """The request's answer: from the cache when an identical recall was answered since the user's
         memories last changed; else recalled (and mem0 asked alongside, when asked for) and cached, unless
-        Qdrant failed for it (the next identical recall then asks Qdrant again)."""
+        Qdrant or mem0 failed for it (the next identical recall then asks them again)."""
         entry = None
         if request.use_cache:
             entry = await self.cached(request.user_id, request.model_dump(mode="json", exclude={"use_cache"}))
@@ -137,13 +137,16 @@ class RecallService:
         )
         ours, theirs = await asyncio.gather(self.recall(query), self._mirror_hits(request))
         hits = [_hit(scored, scope.now) for scored in ours.scored]
-        found = RecallRead(hits=hits, external_hits=theirs, lexical_only=ours.lexical_only, cached=False, took_ms=0.0)
+        found = RecallRead(
+            hits=hits, external_hits=theirs or [], lexical_only=ours.lexical_only, cached=False, took_ms=0.0
+        )
         payload = found.model_dump_json(include={"hits", "external_hits", "lexical_only"}).encode()
-        if entry is not None and ours.complete:
+        if entry is not None and ours.complete and theirs is not None:
             await self.keep(entry, payload)
         return RecallAnswer(payload, cached=False)
 
-    async def _mirror_hits(self, request: RecallRequest) -> list[ExternalHit]:
+    async def _mirror_hits(self, request: RecallRequest) -> list[ExternalHit] | None:
+        """mem0's hits when asked for ([] when not), None when it failed."""
         if not request.include_mem0 or self.mirror is None:
             return []
         return await self.mirror.search(request.user_id, request.query, limit=request.limit)
