@@ -24,6 +24,9 @@ import psutil
 
 SERVICES = ["memory-gateway", "planner-engine", "scheduler-engine", "observer-agent"]
 BUDGET_MB = {"memory-gateway": 150, "planner-engine": 200, "scheduler-engine": 150, "observer-agent": 150}
+SUPERVISOR = "pma up (supervisor)"
+# Issue 15's goal for the supervisor, which lives as long as the stack.
+SUPERVISOR_GOAL_MB = 60
 
 
 def free_port() -> int:
@@ -51,7 +54,7 @@ def run_once(data_dir: Path) -> tuple[float, dict[str, float]]:
         raise RuntimeError("pma up exited before it was ready")
     elapsed = time.perf_counter() - started
     time.sleep(1.0)  # let start-up garbage settle before reading memory
-    rss = {}
+    rss = {SUPERVISOR: psutil.Process(process.pid).memory_info().rss / 1_048_576}
     for child in psutil.Process(process.pid).children():
         cmdline = " ".join(child.cmdline())
         for name in SERVICES:
@@ -79,6 +82,7 @@ def main() -> None:
     print("|---|---|---|")
     for name in SERVICES:
         print(f"| {name} | {rss.get(name, float('nan')):.0f} | {BUDGET_MB[name]} |")
+    print(f"| {SUPERVISOR} | {rss[SUPERVISOR]:.0f} | {SUPERVISOR_GOAL_MB} (issue 15's goal) |")
 
 
 if __name__ == "__main__":

@@ -106,3 +106,26 @@ def test_killed_up_leaves_no_orphans(data_dir: Path, ports: dict[str, int]) -> N
         process.communicate(timeout=10)
     _, alive = psutil.wait_procs(children, timeout=30)
     assert alive == [], f"orphans left behind: {alive}"
+
+
+def _loaded_after(argv: list[str]) -> tuple[str, list[str]]:
+    """What `pma <argv>` printed, and which heavy modules its process had loaded when it exited."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['pma', *{argv!r}]\n"
+        "from pma_core.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('memory_gateway', 'scheduler_engine', 'fastapi', 'numpy', 'qdrant_edge')\n"
+        "print('loaded:', ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    output, _, loaded = done.stdout.rpartition("loaded:")
+    return output, [name for name in loaded.strip().split(",") if name]
+
+
+def test_the_supervisor_loads_no_service_code_and_the_help_lists_every_command() -> None:
+    # `pma up` lives as long as the stack: the services' commands (their whole apps) stay unloaded in it.
+    _, loaded = _loaded_after(["up", "--help"])
+    assert loaded == []
+    listing, _ = _loaded_after(["--help"])
+    assert all(command in listing for command in ("up", "migrate", "collections", "demo", "reindex", "google-auth"))

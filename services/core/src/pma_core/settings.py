@@ -143,6 +143,10 @@ class ServiceUrls(BaseSettings):
     scheduler_engine_url: str = "http://127.0.0.1:8103"
     observer_agent_url: str = "http://127.0.0.1:8104"
 
+    def url_of(self, service_name: str) -> str:
+        """The URL of a service by its name ("memory-gateway", ...)."""
+        return str(getattr(self, f"{service_name.replace('-', '_')}_url"))
+
 
 def _listed(value: SecretStr | str | None) -> tuple[str, ...]:
     """A comma-separated setting as its non-empty items, in order."""

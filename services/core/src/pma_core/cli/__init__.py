@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -10,7 +13,6 @@ from typing import Annotated
 
 import typer
 
-from pma_core.cli.collections import embedder_dimension, ensure_collections
 from pma_core.cli.stack import (
     LocalStack,
     StackOptions,
@@ -26,6 +28,9 @@ from pma_core.settings import (
     PostgresSettings,
     QdrantSettings,
 )
+
+# The commands of core itself; any other is a service's (entry point group `pma.commands`).
+CORE_COMMANDS = frozenset({"up", "migrate", "collections", "demo"})
 
 app = typer.Typer(help="Planner & Memory: run and operate the services.", no_args_is_help=True)
 
@@ -65,12 +70,18 @@ def up(
 
 
 def _setup_collections_for_up(stack: LocalStack) -> None:
-    # The memory-gateway owns embedded Qdrant while it runs, so collections are made before it starts.
+    # The memory-gateway owns embedded Qdrant while it runs, so collections are made before it starts; by
+    # `pma collections` in a process of its own, so that the supervisor, which stays up as long as the
+    # stack, never loads the embedder and the vector engine (tens of MB it would hold for nothing).
     path = stack.qdrant_path()
-    qdrant = QdrantSettings() if path is None else QdrantSettings(path=path)
-    _, size = asyncio.run(embedder_dimension(EmbeddingSettings(), LLMSettings()))
-    created = asyncio.run(ensure_collections(qdrant, size=size))
-    typer.echo("qdrant collections: " + ", ".join(f"{name} {status}" for name, status in created.items()))
+    env = os.environ | ({} if path is None else {"QDRANT_PATH": str(path)})
+    done = subprocess.run(
+        [sys.executable, "-m", "pma_core.cli", "collections"], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"creating the Qdrant collections failed: {done.stderr.strip() or done.stdout.strip()}")
+    created = [line.split() for line in done.stdout.splitlines() if line and not line.startswith("embedder ")]
+    typer.echo("qdrant collections: " + ", ".join(f"{name} {status}" for status, name in created))
 
 
 def _print_ready(stack: LocalStack, ready: dict[str, float], elapsed: float) -> None:
@@ -116,6 +127,7 @@ def collections_command(
     size: Annotated[int | None, typer.Option(help="Vector size; default: the configured embedder's.")] = None,
 ) -> None:
     """Create the Qdrant collections (QDRANT_URL, or embedded at QDRANT_PATH) idempotently."""
+    from pma_core.cli.collections import embedder_dimension, ensure_collections
     from pma_core.vectors import VectorSizeMismatchError
 
     if size is None:
@@ -170,5 +182,8 @@ def _register_service_commands() -> None:
 
 
 def main() -> None:
-    _register_service_commands()
+    # A service's commands import its whole app: `pma up`, whose process supervises the stack for as long as
+    # it runs, and core's other commands leave them unloaded (`pma --help` lists them all).
+    if sys.argv[1:2] not in ([name] for name in CORE_COMMANDS):
+        _register_service_commands()
     app()

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from pma_core.clients.factory import service_url
 from pma_core.embedded import EmbeddedPostgres, EmbeddedValkey
 from pma_core.embedded.process import child_setup, stop_process
 from pma_core.migrations import default_migrations_dir, migrate
@@ -87,7 +86,7 @@ class LocalStack:
 
     def start_services(self, settings: CoreSettings) -> None:
         for name, module in SERVICES:
-            url = service_url(settings, name)
+            url = settings.services.url_of(name)
             port = urlsplit(url).port or 80
             env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
             qdrant_path = self.qdrant_path()

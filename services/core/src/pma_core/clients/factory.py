@@ -12,7 +12,7 @@ ClientT = TypeVar("ClientT", bound=ServiceClient)
 
 
 def service_url(settings: CoreSettings, service_name: str) -> str:
-    return str(getattr(settings.services, f"{service_name.replace('-', '_')}_url"))
+    return settings.services.url_of(service_name)
 
 
 def make_client(settings: CoreSettings, client_type: type[ClientT]) -> ClientT:
