@@ -6,6 +6,7 @@ routers only declare what they need (`RunsDep`, `ProfilesDep`, ...) and never co
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,7 +29,7 @@ from scheduler_engine.domain.models import Problem, Solution
 from scheduler_engine.domain.ports import CalendarBackend
 from scheduler_engine.domain.runs import RunService, Tuning
 from scheduler_engine.domain.solver import solve
-from scheduler_engine.settings import Settings
+from scheduler_engine.settings import Settings, solver_workers
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class State:
     # The same calendar with a short retry budget, for reads a caller waits on (GET /v1/busy): its answer
     # must come before the caller's timeout, failure included. None: `google` serves those reads too.
     google_reads: CalendarBackend | None = None
+    # How many solves may run at once in this process (SCHEDULER_MAX_CONCURRENT_SOLVES); None: no bound.
+    solve_slots: asyncio.Semaphore | None = None
 
     async def calendar_for(self, user_id: str) -> CalendarBackend | None:
         """The user's Google calendar when they connected one; None: their blocks are on the ICS feed."""
@@ -68,7 +71,7 @@ class State:
         tuning = self.settings.scheduler
         return solve(
             problem, time_limit_seconds=tuning.time_limit_seconds, random_seed=tuning.random_seed,
-            num_workers=tuning.num_workers,
+            num_workers=solver_workers(tuning.num_workers),
         )  # fmt: skip
 
     def runs(self) -> RunService:
@@ -76,7 +79,7 @@ class State:
             runs=RunRepository(self.pool), blocks=self.blocks(), profiles=self.profiles(), solve=self.solve_problem,
             calendar_for=self.calendar_for, reporter=self.planner, spawn=self.background.spawn,
             tuning=Tuning(window_days=self.settings.scheduler.window_days), watcher=self.watcher(),
-            transient=postgres_outage,
+            transient=postgres_outage, solve_slots=self.solve_slots,
         )  # fmt: skip
 
     def watcher(self) -> CalendarWatcher:

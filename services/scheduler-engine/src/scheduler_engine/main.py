@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
             state = State(
                 settings=settings, pool=core.pool, cache=core.cache, memory=memory_client,
                 planner=PlannerGateway(planner_client), background=background, google=google, accounts=accounts,
-                google_reads=google_reads,
+                google_reads=google_reads, solve_slots=asyncio.Semaphore(settings.scheduler.max_concurrent_solves),
             )  # fmt: skip
             run_until_exit(stack, _sweep_forever(state, settings.scheduler.sweep_interval_seconds))
             # The planner is told of finished runs, and the sweep retries when it is down: not critical.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
@@ -13,8 +15,11 @@ class SchedulerSettings(BaseSettings):
 
     # CP-SAT's time limit per run (seconds); the greedy answer stands when it finds nothing better in time.
     time_limit_seconds: float = Field(default=5.0, gt=0, le=120)
-    # CP-SAT's parallel workers and seed: results vary with workers, so tests and the bench fix both.
-    num_workers: int = Field(default=8, ge=1, le=64)
+    # CP-SAT's parallel workers and seed: results vary with workers, so tests and the bench fix both. None:
+    # the machine's cores, at most 8 (8 workers on 2 cores starved every other request: docs/benchmarks.md).
+    num_workers: int | None = Field(default=None, ge=1, le=64)
+    # Solves one process runs at once; more wait their turn (each already uses `num_workers` threads).
+    max_concurrent_solves: int = Field(default=1, ge=1, le=16)
     random_seed: int = Field(default=0, ge=0)
     # The window a run schedules into when the request names none (days from now).
     window_days: int = Field(default=14, ge=1, le=90)
@@ -25,6 +30,11 @@ class SchedulerSettings(BaseSettings):
     # How often calendar apps are asked to refetch the ICS feed (REFRESH-INTERVAL; Google refreshes
     # subscribed feeds every 12-24 hours whatever it says).
     feed_refresh_minutes: int = Field(default=60, ge=5, le=1440)
+
+
+def solver_workers(configured: int | None) -> int:
+    """CP-SAT's workers: as configured, else the machine's cores, at most 8."""
+    return configured if configured is not None else max(1, min(8, os.cpu_count() or 1))
 
 
 class GoogleSettings(BaseSettings):

@@ -12,6 +12,7 @@ The worker holding a user's oldest unfinished run goes on with the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class RunService:
     clock: Clock = utc_now
     # Whether an error is the store being unavailable for a moment (the adapters' call, so no SQL here).
     transient: Transient = _never_transient
+    # Solves that may run at once (each uses all of CP-SAT's workers); None: no bound.
+    solve_slots: asyncio.Semaphore | None = None
 
     async def submit(self, spec: RunSpec, *, key: str | None) -> tuple[RunRecord, bool]:
         """Store the run and start it in the background; the same key returns the first run (a retried
@@ -189,7 +192,8 @@ class RunService:
             max_chunk_minutes=profile.max_chunk_minutes, fixed=tuple(fixed), previous=tuple(previous),
         )  # fmt: skip
         # CP-SAT holds the GIL only between its C++ calls: in a worker thread the event loop keeps serving.
-        solution = await asyncio.to_thread(self.solve, problem)
+        async with self.solve_slots or contextlib.nullcontext():
+            solution = await asyncio.to_thread(self.solve, problem)
         if not spec.dry_run:
             titles = {task.id: task.title for task in spec.tasks}
             await self.blocks.apply(run.id, spec, titles, assign(previous, list(solution.blocks)))
