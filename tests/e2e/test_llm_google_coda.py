@@ -206,7 +206,7 @@ async def assert_the_move_stands(
     blocks = await planned_blocks(clients, USER)
     assert [b.id for b in blocks if overlaps(b, start, end)] == [block_id]
     [other] = [block for block in blocks if block.id == displaced]
-    assert other.start >= end  # t1 moved out of her way (and t2, t3, t5 after it)
+    assert other.start != start  # t1 moved out of her way (before or after her block: the solver's choice)
     assert (run.moved or 0) >= 1
     changes = (await clients.scheduler.changes(USER)).changes
     assert [(c.kind, c.block_id) for c in changes] == [("moved", block_id)]

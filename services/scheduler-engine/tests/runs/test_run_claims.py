@@ -157,13 +157,28 @@ async def test_a_run_whose_replica_died_mid_solve_is_taken_over_once_its_lease_e
     solver.gate.set()
     survivor = _replica(pools[1], solver)
     run_id = await _new_run(pools[0], "Send the invoices")
-    claimed = await RunRepository(pools[0]).claim_next(USER, lease_seconds=0.05)  # ... and then it dies
+    dead = uuid.uuid4()
+    claimed = await RunRepository(pools[0]).claim_next(USER, lease_seconds=0.05, claimant=dead)  # ... it dies
     assert claimed is not None
     assert claimed.id == run_id
-    assert await RunRepository(pools[1]).claim_next(USER, lease_seconds=60) is None  # the lease holds
+    other = RunRepository(pools[1])
+    assert await other.claim_next(USER, lease_seconds=60, claimant=uuid.uuid4()) is None  # the lease holds
 
     await asyncio.sleep(0.2)  # the dead replica's lease runs out
     assert await survivor.sweep() == (1, 0)
     assert await _status(pools[1], run_id) == "succeeded"
     assert len(solver.calls) == 1
     assert await _attempts(pools[1], run_id) == 2  # the dead replica's take, and the survivor's
+
+
+async def test_a_worker_whose_claim_answer_was_lost_takes_its_own_claim_back_and_nobody_else_does(
+    pools: tuple[asyncpg.Pool, asyncpg.Pool],
+) -> None:
+    run_id = await _new_run(pools[0], "File the taxes")
+    me, runs = uuid.uuid4(), RunRepository(pools[0])
+    assert await runs.claim_next(USER, lease_seconds=60, claimant=me) is not None  # its answer "lost"
+    assert await RunRepository(pools[1]).claim_next(USER, lease_seconds=60, claimant=uuid.uuid4()) is None
+    again = await runs.claim_next(USER, lease_seconds=60, claimant=me)  # the same worker, trying again
+    assert again is not None
+    assert again.id == run_id
+    assert await _attempts(pools[0], run_id) == 1  # one worker took it, however often

@@ -32,10 +32,14 @@ _FINISH = """
     WHERE id = $1"""
 # A run is executed under a lease (run_claimed_until): one UPDATE takes it, so of two workers (the run's own
 # task, a sweep, of any replica) one gets it; a worker that died leaves it to expire, then a sweep takes over.
+# The claimant ($3) names the worker: one that takes its own claim again (its first answer was lost in an
+# outage) is no new attempt.
 _TAKE = """
-    UPDATE scheduler_runs SET status = 'running', started_at = now(), run_attempts = run_attempts + 1,
-        run_claimed_until = now() + make_interval(secs => $2)"""
-_FREE = "status IN ('pending', 'running') AND (run_claimed_until IS NULL OR run_claimed_until < now())"
+    UPDATE scheduler_runs SET status = 'running', started_at = now(),
+        run_attempts = run_attempts + CASE WHEN run_claimed_by IS NOT DISTINCT FROM $3 THEN 0 ELSE 1 END,
+        run_claimed_until = now() + make_interval(secs => $2), run_claimed_by = $3"""
+_UNHELD = "status IN ('pending', 'running') AND (run_claimed_until IS NULL OR run_claimed_until < now())"
+_FREE = f"({_UNHELD} OR (status IN ('pending', 'running') AND run_claimed_by = $3))"
 _CLAIM = f"{_TAKE} WHERE id = $1 AND {_FREE} RETURNING {_COLUMNS}"
 # The head of the user's queue is their oldest unfinished run that places blocks; while a worker holds it,
 # nobody else takes it (or anything behind it), and the holder takes the next one when it is done.
@@ -108,15 +112,15 @@ class RunRepository:
         """The whole row, for the API's view of a run."""
         return await self._pool.fetchrow("SELECT * FROM scheduler_runs WHERE id = $1 AND user_id = $2", run_id, user_id)
 
-    async def claim(self, run_id: UUID, *, lease_seconds: float) -> RunRecord | None:
+    async def claim(self, run_id: UUID, *, lease_seconds: float, claimant: UUID) -> RunRecord | None:
         """Take this run (a dry run: it places nothing, so it queues behind no other) and mark it running."""
-        row = await self._pool.fetchrow(_CLAIM, run_id, lease_seconds)
+        row = await self._pool.fetchrow(_CLAIM, run_id, lease_seconds, claimant)
         return _record(row) if row else None
 
-    async def claim_next(self, user_id: str, *, lease_seconds: float) -> RunRecord | None:
+    async def claim_next(self, user_id: str, *, lease_seconds: float, claimant: UUID) -> RunRecord | None:
         """Take the user's oldest unfinished run that places blocks, unless another worker holds it: holding
         the head of a user's runs is holding the user's calendar, so their runs go one at a time."""
-        row = await self._pool.fetchrow(_CLAIM_NEXT, user_id, lease_seconds)
+        row = await self._pool.fetchrow(_CLAIM_NEXT, user_id, lease_seconds, claimant)
         return _record(row) if row else None
 
     async def renew(self, run_id: UUID, *, lease_seconds: float) -> None:
@@ -181,7 +185,7 @@ class RunRepository:
 
     async def unfinished(self, *, older_than: datetime, limit: int) -> list[UUID]:
         rows = await self._pool.fetch(
-            f"SELECT id FROM scheduler_runs WHERE {_FREE} AND created_at < $1 ORDER BY created_at LIMIT $2",
+            f"SELECT id FROM scheduler_runs WHERE {_UNHELD} AND created_at < $1 ORDER BY created_at LIMIT $2",
             older_than,
             limit,
         )

@@ -74,11 +74,12 @@ class RunStore(Protocol):
         """The run (of this user; None for any user: the service's own sweeps)."""
         ...
 
-    async def claim(self, run_id: UUID, *, lease_seconds: float) -> RunRecord | None:
-        """Take the run and mark it running; None when it finished or another worker holds it."""
+    async def claim(self, run_id: UUID, *, lease_seconds: float, claimant: UUID) -> RunRecord | None:
+        """Take the run and mark it running; None when it finished or another worker holds it (`claimant`,
+        the worker's name, takes its own claim back)."""
         ...
 
-    async def claim_next(self, user_id: str, *, lease_seconds: float) -> RunRecord | None:
+    async def claim_next(self, user_id: str, *, lease_seconds: float, claimant: UUID) -> RunRecord | None:
         """Take the user's oldest unfinished run that places blocks; None when there is none, or when
         another worker holds it (that worker goes on with the user's next one)."""
         ...

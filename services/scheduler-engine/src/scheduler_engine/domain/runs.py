@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,49 +103,48 @@ class RunService:
     async def execute(self, run_id: UUID) -> None:
         """Run it, unless another worker holds it: a run that places blocks waits for the user's earlier
         ones, and whoever runs those goes on with it. Failures are the run's error, never raised."""
-        await self._execute(run_id)
+        await self._execute_through_outages(run_id)
 
-    async def _execute(self, run_id: UUID) -> int:
+    async def _execute_through_outages(self, run_id: UUID) -> int:
+        """`_execute`, tried again through a store outage while a lease would last (the same blocks come out,
+        and the worker takes its own claims back); past it the run is left to the sweep, never failed for it."""
+        claimant = uuid.uuid4()
+        delay, longest = OUTAGE_RETRY_SECONDS
+        give_up = asyncio.get_running_loop().time() + self.tuning.run_lease.total_seconds() * 0.75
+        while True:
+            try:
+                return await self._execute(run_id, claimant)
+            except Exception as exc:
+                if not self.transient(exc):
+                    raise
+                if asyncio.get_running_loop().time() + delay > give_up:
+                    _log.warning("scheduler run %s: the store is still unavailable; left for the sweep", run_id)
+                    return 0
+                _log.warning("scheduler run %s interrupted (%s); tried again in %.1f s", run_id, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+
+    async def _execute(self, run_id: UUID, claimant: UUID) -> int:
         """How many runs this worker executed: this one, or the user's queue it took."""
         run = await self.runs.get(None, run_id)
         if run is None or run.status not in ("pending", "running"):
-            return 0  # finished meanwhile (another worker, or a retry of a run that was done)
+            await self.report(run_id)  # finished meanwhile (another worker, or this one before an outage)
+            return 0
         lease = self.tuning.run_lease.total_seconds()
         if run.spec.dry_run:  # a proposal keeps no blocks: it waits for nobody
-            if (claimed := await self.runs.claim(run_id, lease_seconds=lease)) is None:
+            if (claimed := await self.runs.claim(run_id, lease_seconds=lease, claimant=claimant)) is None:
                 return 0
             await self._run(claimed)
             return 1
         executed = 0
-        while (claimed := await self.runs.claim_next(run.spec.user_id, lease_seconds=lease)) is not None:
+        while claimed := await self.runs.claim_next(run.spec.user_id, lease_seconds=lease, claimant=claimant):
             await self._run(claimed)
             executed += 1
         return executed
 
     async def _run(self, run: RunRecord) -> None:
-        """The claimed run's whole path, tried again through a store outage while the lease lasts (the same
-        blocks come out); past it the run is left for the sweep, still pending, never failed for it."""
-        delay, longest = OUTAGE_RETRY_SECONDS
-        give_up = asyncio.get_running_loop().time() + self.tuning.run_lease.total_seconds() * 0.75
-        while True:
-            try:
-                await self._run_once(run)
-                return
-            except Exception as exc:
-                if not self.transient(exc):
-                    raise
-                if asyncio.get_running_loop().time() + delay > give_up:
-                    _log.warning("scheduler run %s: the store is still unavailable; left for the sweep", run.id)
-                    return
-                _log.warning("scheduler run %s interrupted (%s); tried again in %.1f s", run.id, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, longest)
-
-    async def _run_once(self, run: RunRecord) -> None:
-        """Solve, keep the blocks, sync the calendar, report; a run an earlier try finished is only reported."""
-        current = await self.runs.get(None, run.id)
-        if current is not None and current.status in ("pending", "running"):
-            await self._solve_keep_and_sync(run)
+        """Solve, keep the blocks, sync the calendar, report; a store outage is raised (the caller tries again)."""
+        await self._solve_keep_and_sync(run)
         await self.report(run.id)
 
     async def _solve_keep_and_sync(self, run: RunRecord) -> None:
@@ -267,7 +267,7 @@ class RunService:
         stale = self.clock() - self.tuning.stale_after
         rerun = 0
         for run_id in await self.runs.unfinished(older_than=stale, limit=limit):
-            rerun += await self._execute(run_id)
+            rerun += await self._execute_through_outages(run_id)
         delivered = 0
         for run_id in await self.runs.unreported(limit=limit):
             delivered += await self.report(run_id)
