@@ -139,15 +139,20 @@ class Indexer:
 
     async def _mark(self, table: IndexedTable, rows: Sequence[IndexRow]) -> None:
         # Pending rows still at their loaded version become indexed; rows changed since go back to pending.
+        # A row another statement holds is skipped (SKIP LOCKED): two marks of overlapping rows (a write's
+        # own indexing and the repair pass) deadlocked, each holding rows the other wanted. A skipped row is
+        # marked by the other, or stays pending for the repair loop: never marked wrongly.
         # The mark is bookkeeping: its commit does not wait for the WAL to reach the disk (synchronous_commit
         # off for this statement alone), as a mark lost in a crash only sends its row through the repair
         # loop again, an idempotent upsert. One disk flush less on every write.
         await self.pool.execute(
-            f"""WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true))
+            f"""WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true)),
+                     free AS (SELECT id FROM {table.table} WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED)
                 UPDATE {table.table} AS t
                 SET indexed_at = CASE WHEN t.updated_at = loaded.version THEN now() END
-                FROM unnest($1::uuid[], $2::timestamptz[]) AS loaded(id, version), unflushed
-                WHERE t.id = loaded.id AND (t.updated_at <> loaded.version OR t.indexed_at IS NULL)""",
+                FROM unnest($1::uuid[], $2::timestamptz[]) AS loaded(id, version), unflushed, free
+                WHERE t.id = loaded.id AND t.id = free.id
+                  AND (t.updated_at <> loaded.version OR t.indexed_at IS NULL)""",
             [row.id for row in rows],
             [row.version for row in rows],
         )
