@@ -8,7 +8,7 @@ one worker, a fixed seed and a short limit, so runs are quick and repeatable.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from uuid import UUID
 
 import pytest
@@ -21,6 +21,7 @@ from pma_core.testing.serve import serve
 from scheduler_engine.main import create_app
 from scheduler_engine.settings import SchedulerSettings, Settings
 
+from .gated_solver import GatedSolver
 from .standin_planner import StandInPlanner
 
 
@@ -79,3 +80,11 @@ async def finished_run(client: SchedulerEngineClient, user_id: str, run_id: UUID
             if run.status not in ("pending", "running"):
                 return run
             await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def solver() -> Iterator[GatedSolver]:
+    """The real solver behind a gate, for tests that run a `RunService` themselves (gated_solver.py)."""
+    solver = GatedSolver()
+    yield solver
+    solver.gate.set()  # a failed test leaves no solve waiting

@@ -8,9 +8,8 @@ replica acts while the first is caught mid-run: no timing is relied on.
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -26,43 +25,11 @@ from scheduler_engine.adapters.blocks import BlockRepository
 from scheduler_engine.adapters.profiles import ProfileRepository
 from scheduler_engine.adapters.runs import RunRepository
 from scheduler_engine.domain.intake import RunSpec
-from scheduler_engine.domain.models import Problem, Solution
-from scheduler_engine.domain.ports import CalendarBackend
 from scheduler_engine.domain.runs import RunService, Tuning
-from scheduler_engine.domain.solver import solve
+
+from .gated_solver import GatedSolver, no_calendar, no_spawn
 
 USER = "rhea"
-
-
-class GatedSolver:
-    """The real solver, each call recorded; the first waits at `gate` (a replica caught mid-solve)."""
-
-    def __init__(self) -> None:
-        self.calls: list[Problem] = []
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def __call__(self, problem: Problem) -> Solution:
-        self.calls.append(problem)
-        if len(self.calls) == 1:
-            self.entered.set()
-            self.gate.wait(timeout=20)
-        return solve(problem, time_limit_seconds=1.0, random_seed=0, num_workers=1)
-
-
-async def _no_calendar(_: str) -> CalendarBackend | None:
-    return None  # the ICS feed: it is read from the blocks as they are
-
-
-def _no_spawn(work: Coroutine[Any, Any, None]) -> None:
-    work.close()  # these tests call `execute` and `sweep` themselves
-
-
-@pytest.fixture
-def solver() -> Iterator[GatedSolver]:
-    solver = GatedSolver()
-    yield solver
-    solver.gate.set()  # a failed test leaves no solve waiting
 
 
 @pytest.fixture
@@ -79,7 +46,7 @@ async def pools(postgres_url: str) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.
 def _replica(pool: asyncpg.Pool, solver: GatedSolver, **tuning: Any) -> RunService:
     return RunService(
         runs=RunRepository(pool), blocks=BlockRepository(pool), profiles=ProfileRepository(pool), solve=solver,
-        calendar_for=_no_calendar, reporter=None, spawn=_no_spawn,
+        calendar_for=no_calendar, reporter=None, spawn=no_spawn,
         # Every unfinished run counts as interrupted at once: the sweeps look at it straight away.
         tuning=Tuning(window_days=3, stale_after=timedelta(0), **tuning),
     )  # fmt: skip

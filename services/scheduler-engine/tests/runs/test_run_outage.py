@@ -6,12 +6,10 @@ as failed for an outage. Its own Postgres (`pma_core.testing.postgres_faults`), 
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -27,36 +25,11 @@ from scheduler_engine.adapters.blocks import BlockRepository
 from scheduler_engine.adapters.profiles import ProfileRepository
 from scheduler_engine.adapters.runs import RunRepository
 from scheduler_engine.domain.intake import RunSpec
-from scheduler_engine.domain.models import Problem, Solution
-from scheduler_engine.domain.ports import CalendarBackend
 from scheduler_engine.domain.runs import RunService, Tuning
-from scheduler_engine.domain.solver import solve
+
+from .gated_solver import GatedSolver, no_calendar, no_spawn
 
 USER = "odile"
-
-
-class GatedSolver:
-    """The real solver; the first call waits at `gate` (so the test can stop Postgres meanwhile)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def __call__(self, problem: Problem) -> Solution:
-        self.calls += 1
-        if self.calls == 1:
-            self.entered.set()
-            self.gate.wait(timeout=20)
-        return solve(problem, time_limit_seconds=1.0, random_seed=0, num_workers=1)
-
-
-async def _no_calendar(_: str) -> CalendarBackend | None:
-    return None
-
-
-def _no_spawn(work: Coroutine[Any, Any, None]) -> None:
-    work.close()
 
 
 @pytest.fixture
@@ -73,13 +46,6 @@ async def pool(postgres: FaultyPostgres) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-@pytest.fixture
-def solver() -> Iterator[GatedSolver]:
-    solver = GatedSolver()
-    yield solver
-    solver.gate.set()
-
-
 async def _row(pool: asyncpg.Pool, run_id: UUID) -> asyncpg.Record:
     row: asyncpg.Record = await pool.fetchrow(
         "SELECT status, error, run_attempts FROM scheduler_runs WHERE id = $1", run_id
@@ -92,7 +58,7 @@ async def test_a_run_postgres_drops_out_of_midway_is_finished_once_postgres_is_b
 ) -> None:
     runs = RunService(
         runs=RunRepository(pool), blocks=BlockRepository(pool), profiles=ProfileRepository(pool), solve=solver,
-        calendar_for=_no_calendar, reporter=None, spawn=_no_spawn, transient=postgres_outage,
+        calendar_for=no_calendar, reporter=None, spawn=no_spawn, transient=postgres_outage,
         tuning=Tuning(window_days=3, stale_after=timedelta(0)),
     )  # fmt: skip
     task = RunTask(id=uuid.uuid4(), title="Write the grant report", estimate_minutes=90)

@@ -4,11 +4,9 @@ several at once starved every other request of the process (docs/benchmarks.md, 
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import pytest
@@ -21,44 +19,10 @@ from scheduler_engine.adapters.blocks import BlockRepository
 from scheduler_engine.adapters.profiles import ProfileRepository
 from scheduler_engine.adapters.runs import RunRepository
 from scheduler_engine.domain.intake import RunSpec
-from scheduler_engine.domain.models import Problem, Solution
-from scheduler_engine.domain.ports import CalendarBackend
 from scheduler_engine.domain.runs import RunService, Tuning
-from scheduler_engine.domain.solver import solve
 from scheduler_engine.settings import solver_workers
 
-
-class CountingSolver:
-    """The real solver; counts the solves running at once, the first held at `gate`."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.running = self.most = self.calls = 0
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def __call__(self, problem: Problem) -> Solution:
-        with self.lock:
-            self.calls += 1
-            self.running += 1
-            self.most = max(self.most, self.running)
-            first = self.calls == 1
-        if first:
-            self.entered.set()
-            self.gate.wait(timeout=20)
-        try:
-            return solve(problem, time_limit_seconds=1.0, random_seed=0, num_workers=1)
-        finally:
-            with self.lock:
-                self.running -= 1
-
-
-async def _no_calendar(_: str) -> CalendarBackend | None:
-    return None
-
-
-def _no_spawn(work: Coroutine[Any, Any, None]) -> None:
-    work.close()
+from .gated_solver import GatedSolver, no_calendar, no_spawn
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -76,20 +40,13 @@ async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-@pytest.fixture
-def solver() -> Iterator[CountingSolver]:
-    solver = CountingSolver()
-    yield solver
-    solver.gate.set()
-
-
 @pytest.mark.parametrize(("slots", "at_once"), [(1, 1), (2, 2)])
 async def test_solves_beyond_the_slots_wait_their_turn(
-    pool: asyncpg.Pool, solver: CountingSolver, slots: int, at_once: int
+    pool: asyncpg.Pool, solver: GatedSolver, slots: int, at_once: int
 ) -> None:
     runs = RunService(
         runs=RunRepository(pool), blocks=BlockRepository(pool), profiles=ProfileRepository(pool), solve=solver,
-        calendar_for=_no_calendar, reporter=None, spawn=_no_spawn, solve_slots=asyncio.Semaphore(slots),
+        calendar_for=no_calendar, reporter=None, spawn=no_spawn, solve_slots=asyncio.Semaphore(slots),
         tuning=Tuning(window_days=3, stale_after=timedelta(0)),
     )  # fmt: skip
     ids = []
@@ -100,13 +57,13 @@ async def test_solves_beyond_the_slots_wait_their_turn(
     assert await asyncio.to_thread(solver.entered.wait, 20)
     second = asyncio.get_running_loop().create_task(runs.execute(ids[1]))
     if at_once == 2:
-        await _until(lambda: solver.calls == 2)  # a free slot: the second solve starts beside the first
+        await _until(lambda: len(solver.calls) == 2)  # a free slot: the second solve starts beside the first
     else:
         await asyncio.sleep(0.5)  # ample for the second run to reach its solve; no slot lets it start
-        assert solver.calls == 1
+        assert len(solver.calls) == 1
     solver.gate.set()
     await asyncio.gather(first, second)
-    assert (solver.calls, solver.most) == (2, at_once)
+    assert (len(solver.calls), solver.most) == (2, at_once)
 
 
 def test_the_workers_default_to_the_cores_at_most_eight() -> None:
