@@ -30,12 +30,15 @@ class CoreResources:
 
 
 @asynccontextmanager
-async def open_core_resources(settings: CoreSettings) -> AsyncIterator[CoreResources]:
-    """Migrate (when enabled), open the pool and the cache; close them in reverse order."""
+async def open_core_resources(settings: CoreSettings, *, session_state: bool = True) -> AsyncIterator[CoreResources]:
+    """Migrate (when enabled), open the pool and the cache; close them in reverse order.
+
+    `session_state`: whether the service leaves state in a Postgres session (a session advisory lock); see
+    `open_pool`."""
     postgres = settings.postgres
     if postgres.auto_migrate:
         await migrate(postgres.url.get_secret_value(), postgres.migrations_dir or default_migrations_dir())
-    pool = await open_pool(postgres)
+    pool = await open_pool(postgres, session_state=session_state)
     try:
         cache = ValkeyCache.from_settings(settings.valkey, prefix=settings.valkey_prefix)
         try:

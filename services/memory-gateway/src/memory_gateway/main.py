@@ -61,7 +61,9 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
-        async with open_core_resources(settings) as core, AsyncExitStack() as stack:
+        # Every lock here is transaction-scoped and every setting local (tests/test_session_state.py):
+        # connections go back to the pool without a reset round trip.
+        async with open_core_resources(settings, session_state=False) as core, AsyncExitStack() as stack:
             embedder = await open_embedder(settings.embedding, settings.llm)
             stack.push_async_callback(embedder.close)
             vectors = open_vectors(settings.qdrant)

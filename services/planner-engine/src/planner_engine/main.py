@@ -46,7 +46,9 @@ async def _retry_hand_overs(state: State, interval_seconds: float) -> None:
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
-        async with open_core_resources(settings) as core, AsyncExitStack() as stack:
+        # Every lock here is transaction-scoped and every setting local (tests/test_session_state.py):
+        # connections go back to the pool without a reset round trip.
+        async with open_core_resources(settings, session_state=False) as core, AsyncExitStack() as stack:
             memory_client = open_client(stack, settings, MemoryGatewayClient)
             scheduler_client = open_client(stack, settings, SchedulerEngineClient)
             embedder = await open_embedder(settings.embedding, settings.llm)

@@ -72,7 +72,9 @@ PUBLIC_PATHS = ("/v1/calendars/{user_id}.ics", "/v1/oauth/google/callback")
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState[State]]:
-        async with open_core_resources(settings) as core, AsyncExitStack() as stack:
+        # Every lock here is transaction-scoped and every setting local (tests/test_session_state.py):
+        # connections go back to the pool without a reset round trip.
+        async with open_core_resources(settings, session_state=False) as core, AsyncExitStack() as stack:
             memory_client = open_client(stack, settings, MemoryGatewayClient)
             planner_client = open_client(stack, settings, PlannerEngineClient)
             # Closed first: a solve still running gets a moment, then is cancelled; the sweep redoes it.
