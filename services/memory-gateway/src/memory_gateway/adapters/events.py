@@ -127,7 +127,7 @@ class EventRepository:
     async def index_text(self, user_id: str, event_id: UUID) -> str | None:
         """The text the indexer embeds for this event (the same query), None if not this user's event."""
         text: str | None = await self.pool.fetchval(
-            f"SELECT text FROM ({EVENTS.select_sql}) AS indexed WHERE user_id = $2", [event_id], user_id
+            f"SELECT text FROM ({EVENTS.by_ids_sql}) AS indexed WHERE user_id = $2", [event_id], user_id
         )
         return text
 

@@ -32,6 +32,8 @@ from pma_core.vectors import VectorPoint, VectorStore, VectorStoreError
 
 _log = logging.getLogger(__name__)
 _REPAIR_BATCH = 256
+# Pending rows read per table and pass; the repair loop comes back for the rest.
+_PENDING_BATCH = 1000
 _LOCK_KEY = "pma.memory_index.rebuild"
 # A reindex waits this long at most for another gateway's repair pass (passes take seconds) or reindex.
 REBUILD_WAIT_SECONDS = 900.0
@@ -53,12 +55,25 @@ class IndexRow:
 class IndexedTable:
     """How a table is mirrored: its collection, and a query returning (id, user_id, updated_at, text, payload).
 
-    `select_sql` must take one parameter, an array of ids ($1::uuid[]), or NULL for "every unindexed row".
+    `select_sql` reads the table's rows as points (id, user_id, updated_at, text, payload), with no WHERE:
+    `by_ids_sql` and `pending_sql` add one each.
     """
 
     table: str
     collection: str
     select_sql: str
+
+    @property
+    def by_ids_sql(self) -> str:
+        """The rows of the ids in $1 (uuid[])."""
+        return f"{self.select_sql} WHERE id = ANY($1::uuid[])"
+
+    @property
+    def pending_sql(self) -> str:
+        """The oldest pending rows. A statement of its own: one condition for both ("$1 IS NULL AND pending,
+        or one of $1") made the cached generic plan scan the pending index for every write's own rows, and
+        that index keeps an entry for each row marked since the last vacuum (1.4 ms a write at 10k)."""
+        return f"{self.select_sql} WHERE indexed_at IS NULL ORDER BY updated_at LIMIT {_PENDING_BATCH}"
 
 
 class RebuildLock:
@@ -173,7 +188,10 @@ class Indexer:
             _log.warning("vector index delete failed", extra={"collection": collection, "error": repr(exc)})
 
     async def load(self, table: IndexedTable, ids: Sequence[UUID] | None) -> list[IndexRow]:
-        rows = await self.pool.fetch(table.select_sql, list(ids) if ids is not None else None)
+        if ids is None:
+            rows = await self.pool.fetch(table.pending_sql)
+        else:
+            rows = await self.pool.fetch(table.by_ids_sql, list(ids))
         return [IndexRow(r["id"], r["user_id"], r["updated_at"], r["text"], r["payload"]) for r in rows]
 
     async def repair(self, tables: Sequence[IndexedTable]) -> int:

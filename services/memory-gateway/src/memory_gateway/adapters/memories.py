@@ -7,6 +7,7 @@ of one user are serialised, so deduplication sees the other's row instead of rac
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -36,6 +37,15 @@ _FIELDS = [name.strip() for name in _COLUMNS.split(",")]
 # deleting the user (adapters/users.py), which must never reset it.
 BUMP_GENERATION = """INSERT INTO recall_generations (user_id, generation) VALUES ($1, 1)
     ON CONFLICT (user_id) DO UPDATE SET generation = recall_generations.generation + 1"""
+
+
+def _begin_locked(user_id: str) -> str:
+    """BEGIN and the user's advisory lock in one round trip (a write used to spend two before its first
+    statement). Several statements go only as a simple query, which takes no parameters: the user id
+    travels as hex digits, which need no quoting, and is decoded back to the same text, so the lock key
+    (`hashtext` of the same string) is the one every gateway version takes."""
+    user_text = f"convert_from(decode('{user_id.encode().hex()}', 'hex'), 'UTF8')"
+    return f"BEGIN; SELECT pg_advisory_xact_lock(hashtext('pma.memories:' || {user_text}))"
 
 
 # Every column of a row but its id, and the row's lexemes: what recall reads of a candidate.
@@ -88,9 +98,17 @@ class MemoryRepository:
 
     @asynccontextmanager
     async def transaction(self, user_id: str) -> AsyncIterator[MemoryTx]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('pma.memories:' || $1))", user_id)
-            yield MemoryTx(conn, user_id)
+        """A transaction holding the user's lock; committed when the block ends, rolled back if it raises."""
+        async with self.pool.acquire() as conn:
+            await conn.execute(_begin_locked(user_id))
+            try:
+                yield MemoryTx(conn, user_id)
+            except BaseException:
+                # A connection a timeout broke cannot roll back; the pool then closes it, which does.
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
 
     async def get(self, user_id: str, memory_id: UUID) -> MemoryRow | None:
         record = await self.pool.fetchrow(
@@ -159,6 +177,10 @@ class MemoryTx:
     def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy, user_id: str) -> None:
         self.conn = conn
         self.user_id = user_id
+        # Whether the last write moved the recall generation on itself (`insert_many` does, in its own
+        # statement): `bump_generation` then has nothing left to do, and a remember of new memories saves
+        # a round trip. Every other write clears it.
+        self._generation_moved = False
 
     async def known(self, items: Sequence[NewMemory]) -> Known:
         """The items' idempotency keys already used by this user, and their exact texts already active."""
@@ -218,6 +240,7 @@ class MemoryTx:
         return _row(record) if record else None
 
     async def insert(self, memory: NewMemory) -> MemoryRow:
+        self._generation_moved = False
         record = await self.conn.fetchrow(
             f"""INSERT INTO memories (user_id, kind, text, key, source, metadata, importance, expires_at,
                                       idempotency_key, content_hash)
@@ -240,10 +263,12 @@ class MemoryTx:
         """Insert new memories and their "created" history in one statement; the rows by id."""
         columns = list(zip(*((memory_id, *_insert_values(memory)) for memory_id, memory in memories), strict=True))
         records = await self.conn.fetch(_INSERT_MANY, self.user_id, *map(list, columns))
+        self._generation_moved = True
         return {record["id"]: _row(record) for record in records}
 
     async def update(self, memory_id: UUID, changes: dict[str, Any]) -> MemoryRow:
         """Apply column changes; a new text or kind also resets the index state and the fingerprint."""
+        self._generation_moved = False
         changes = dict(changes)
         if "text" in changes or "kind" in changes:
             current = await self.lock(memory_id)
@@ -262,6 +287,7 @@ class MemoryTx:
         return _row(record)
 
     async def supersede(self, old_ids: Sequence[UUID], new_id: UUID) -> None:
+        self._generation_moved = False
         await self.conn.execute(
             """UPDATE memories SET valid_to = now(), superseded_by = $3
                WHERE user_id = $1 AND id = ANY($2::uuid[]) AND valid_to IS NULL""",
@@ -271,6 +297,7 @@ class MemoryTx:
         )
 
     async def delete(self, memory_id: UUID) -> bool:
+        self._generation_moved = False
         deleted = await self.conn.fetchval(
             "DELETE FROM memories WHERE user_id = $1 AND id = $2 RETURNING id", self.user_id, memory_id
         )
@@ -291,12 +318,14 @@ class MemoryTx:
         )
 
     async def bump_generation(self) -> None:
-        await self.conn.execute(BUMP_GENERATION, self.user_id)
+        if not self._generation_moved:
+            await self.conn.execute(BUMP_GENERATION, self.user_id)
+            self._generation_moved = True
 
 
-# One row per new memory from parallel arrays, and its history in the same statement (a data-modifying
-# CTE runs whether or not the outer query reads it). Metadata travels as JSON text: the pool's jsonb codec
-# has no array form.
+# One row per new memory from parallel arrays, its history and the user's next recall generation in the
+# same statement (a data-modifying CTE runs whether or not the outer query reads it). Metadata travels as
+# JSON text: the pool's jsonb codec has no array form.
 _INSERT_MANY = f"""
     WITH new AS (
         INSERT INTO memories (id, user_id, kind, text, key, source, metadata, importance, expires_at,
@@ -309,6 +338,8 @@ _INSERT_MANY = f"""
     ), history AS (
         INSERT INTO memory_history (user_id, memory_id, action, old_text, new_text, details)
         SELECT user_id, id, 'created', NULL, text, jsonb_build_object('source', source) FROM new
+    ), generation AS (
+        {BUMP_GENERATION}
     )
     SELECT * FROM new"""
 

@@ -1,8 +1,9 @@
 """The tables mirrored into Qdrant, and how each row becomes a point (text to embed, payload to keep).
 
-Each query takes $1: an array of ids to (re)load, or NULL for pending rows (`indexed_at IS NULL`),
-oldest first and at most 1,000 at a time (the repair loop comes back for the rest). Each row carries its
-`updated_at` as the version the indexer marks against (see `Indexer.index`).
+Each table's `select_sql` reads its rows as points; `Indexer.load` reads either the rows of given ids or
+the pending ones (`indexed_at IS NULL`), oldest first and at most 1,000 at a time (the repair loop comes
+back for the rest). Each row carries its `updated_at` as the version the indexer marks against (see
+`Indexer.index`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pma_core.vectors import Collection
 
 # Qdrant's datetime index reads RFC 3339; Postgres's own text form ("2026-01-01 10:00:00+00") it does not.
 _ISO_UTC = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
-_WHICH = "WHERE ($1::uuid[] IS NULL AND indexed_at IS NULL) OR id = ANY($1::uuid[]) ORDER BY updated_at LIMIT 1000"
 
 MEMORIES = IndexedTable(
     table="memories",
@@ -21,7 +21,7 @@ MEMORIES = IndexedTable(
         SELECT id, user_id, updated_at, text,
                jsonb_build_object('kind', kind, 'source', source,
                                   'created_at', {_ISO_UTC.format(col="created_at")}) AS payload
-        FROM memories {_WHICH}""",
+        FROM memories""",
 )
 
 DOC_CHUNKS = IndexedTable(
@@ -34,7 +34,7 @@ DOC_CHUNKS = IndexedTable(
                     THEN array_to_string(heading_path, ' > ') || E'\\n' || text ELSE text END AS text,
                jsonb_build_object('kind', 'doc_chunk', 'document_id', document_id::text,
                                   'created_at', {_ISO_UTC.format(col="created_at")}) AS payload
-        FROM doc_chunks {_WHICH}""",
+        FROM doc_chunks""",
 )
 
 EVENTS = IndexedTable(
@@ -45,7 +45,7 @@ EVENTS = IndexedTable(
                concat_ws(E'\\n', NULLIF(event_type, ''), NULLIF(subject, ''), NULLIF(summary, '')) AS text,
                jsonb_build_object('kind', event_type, 'created_at', {_ISO_UTC.format(col="occurred_at")})
                    AS payload
-        FROM events {_WHICH}""",
+        FROM events""",
 )
 
 DAILY_THREADS = IndexedTable(
@@ -53,11 +53,11 @@ DAILY_THREADS = IndexedTable(
     collection=Collection.DAILY_THREADS,
     # The thread's text as is: similar_days embeds a thread's text the same way to find days like it.
     # `created_at` is the first day the thread covers, the moment the port's datetime index filters on.
-    select_sql=f"""
+    select_sql="""
         SELECT id, user_id, updated_at, text,
                jsonb_build_object('kind', kind, 'created_at', to_char(period_start, 'YYYY-MM-DD"T00:00:00Z"'))
                    AS payload
-        FROM daily_threads {_WHICH}""",
+        FROM daily_threads""",
 )
 
 INDEXED_TABLES = (MEMORIES, DOC_CHUNKS, EVENTS, DAILY_THREADS)
