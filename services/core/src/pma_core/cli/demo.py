@@ -165,9 +165,12 @@ async def _execute(clients: DemoClients, console: Console, plan: PlanRead) -> No
     task = plan.tasks[0]
     finished = datetime.now(UTC).replace(microsecond=0)
     actual = task.estimate_minutes + 15  # a little over, as first drafts go
+    # A day counts the runs that started in it: run just after midnight (UTC, the demo user's zone), a start
+    # `actual` minutes back fell on yesterday and today's reflection showed nothing done.
+    started = max(finished - timedelta(minutes=actual), finished.replace(hour=0, minute=0, second=0))
     await clients.planner.record_execution(
         ExecutionCreate(
-            user_id=plan.user_id, task_id=task.id, status="succeeded", started_at=finished - timedelta(minutes=actual),
+            user_id=plan.user_id, task_id=task.id, status="succeeded", started_at=started,
             finished_at=finished, actual_minutes=actual, idempotency_key=f"demo:{plan.id}:{task.id}",
         )
     )  # fmt: skip
