@@ -133,7 +133,12 @@ def valkey_url() -> Iterator[str]:
 def valkey_settings(valkey_url: str) -> ValkeySettings:
     # A longer socket timeout than production's 0.5 s (which degrades fast when Valkey hangs): the services
     # under test share two loaded cores with the test itself, and a stalled event loop outlasted 0.5 s in CI
-    # (40 concurrent session appends, a 503 "Valkey does not answer"). Tests of a dead Valkey set their own.
+    # (40 concurrent session appends, a 503 "Valkey does not answer"). The same for opening a connection:
+    # those 40 appends open up to 40 at once, and one still failed in CI with only the socket timeout raised.
+    # Tests of a dead Valkey set their own.
     return ValkeySettings(
-        url=SecretStr(valkey_url), key_prefix=f"test:{uuid.uuid4().hex[:12]}:", socket_timeout_seconds=5.0
+        url=SecretStr(valkey_url),
+        key_prefix=f"test:{uuid.uuid4().hex[:12]}:",
+        socket_timeout_seconds=5.0,
+        connect_timeout_seconds=5.0,
     )
