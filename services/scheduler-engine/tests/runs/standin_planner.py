@@ -7,6 +7,7 @@ answer 503 for the next calls to play a planner that is down.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -23,6 +24,14 @@ class StandInPlanner:
     url: str = ""
     unavailable_for: int = 0
     reports: list[tuple[UUID, ScheduleResult]] = field(default_factory=list)
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def wait_for_reports(self, count: int = 1, *, seconds: float = 10) -> list[tuple[UUID, ScheduleResult]]:
+        """The reports once `count` arrived (polling, bounded): a run reads as finished before its report
+        reaches the planner, since the report is sent after the run is stored."""
+        async with asyncio.timeout(seconds), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.reports) >= count)
+        return self.reports
 
     def app(self) -> FastAPI:
         app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
@@ -41,6 +50,8 @@ class StandInPlanner:
             except ValidationError as exc:
                 return JSONResponse(error_body("validation_error", str(exc)), status_code=422)
             self.reports.append((plan_id, result))
+            async with self._arrived:
+                self._arrived.notify_all()
             return JSONResponse({"id": str(plan_id), "user_id": result.user_id})
 
         return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,7 +62,7 @@ async def test_a_hand_over_is_taken_at_once_and_solved_in_the_background(
     assert run.objective is not None
 
     # The planner is told, once, with each task's blocks.
-    ((_plan_id, report),) = standin_planner.reports
+    ((_plan_id, report),) = await standin_planner.wait_for_reports()
     assert report.run_id == accepted.run_id
     assert report.status == "succeeded"
     assert {t.task_id: [b.block_id for b in t.blocks] for t in report.tasks} == {
@@ -143,12 +142,8 @@ async def test_the_planner_being_down_delays_the_report_but_loses_nothing(
     standin_planner.unavailable_for = 1
     accepted = await scheduler.schedule(_hand_over([_task("Plan the webinar", 30)]))
     await finished_run(scheduler, USER, accepted.run_id)
-    async with asyncio.timeout(10):
-        while True:
-            if standin_planner.reports:
-                break
-            await asyncio.sleep(0.05)
-    assert [report.run_id for _, report in standin_planner.reports] == [accepted.run_id]
+    reports = await standin_planner.wait_for_reports()
+    assert [report.run_id for _, report in reports] == [accepted.run_id]
 
 
 @pytest.mark.parametrize(
