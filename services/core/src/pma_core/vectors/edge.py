@@ -54,10 +54,16 @@ _ENGINE_CONFIG_FILE: Final = "edge_config.json"
 # ~27 µs per 384-d point: a chunk keeps the loop blocked for under 10 ms at a time.
 _UPSERT_CHUNK: Final = 256
 _DISTANCES = {"cosine": qe.Distance.Cosine, "dot": qe.Distance.Dot, "euclid": qe.Distance.Euclid}
-_INDEXES: Final[dict[str, qe.PayloadSchemaType | qe.KeywordIndexParams]] = {
-    USER_ID: qe.KeywordIndexParams(is_tenant=True),
-    KIND: qe.PayloadSchemaType.Keyword,
-    CREATED_AT: qe.PayloadSchemaType.Datetime,
+# Every file of a new shard is mapped "cold": read into memory page by page as searches touch it. The
+# engine's default ("cached") reads the whole file in when a shard opens, preallocated space included: each
+# payload index's map is ~16 MiB on disk from its first point, so a restarted gateway held ~50 MB more than
+# the one that wrote the same points (bench/memory_footprint.py, docs/benchmarks.md). A shard keeps the
+# placement it was created with; a reindex recreates the collections with this one.
+_COLD: Final = qe.Memory.Cold
+_INDEXES: Final[dict[str, qe.KeywordIndexParams | qe.DatetimeIndexParams]] = {
+    USER_ID: qe.KeywordIndexParams(is_tenant=True, memory=_COLD),
+    KIND: qe.KeywordIndexParams(memory=_COLD),
+    CREATED_AT: qe.DatetimeIndexParams(memory=_COLD),
 }
 # The engine's words when a shard is loaded with another vector size ("expected" is what we asked).
 _ENGINE_MISMATCH = re.compile(r"expected vector size (\d+), but got (\d+)")
@@ -340,7 +346,8 @@ class EdgeVectorStore:
 
 
 def _config(spec: CollectionSpec) -> qe.EdgeConfig:
-    return qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=spec.size, distance=_DISTANCES[spec.distance]))
+    vectors = qe.EdgeVectorParams(size=spec.size, distance=_DISTANCES[spec.distance], memory=_COLD)
+    return qe.EdgeConfig(vectors=vectors, payload_memory=_COLD, id_tracker_memory=_COLD)
 
 
 def _load(directory: Path, spec: CollectionSpec | None = None) -> qe.EdgeShard:
