@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
+import psutil
 
 from pma_core.embedded import EmbeddedPostgres, EmbeddedValkey
 from pma_core.embedded.process import child_setup, free_port
@@ -141,6 +142,29 @@ async def timed(calls: Sequence[Call], *, concurrency: int, keep: bool = False) 
 
 def post(client: httpx.AsyncClient, path: str, body: Json) -> Call:
     return lambda: client.post(path, json=body)
+
+
+def cpu_seconds(gateway_pid: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by this benchmark's processes, by role: the service under
+    measurement, Postgres (its server and backends), Valkey, and this load generator, which shares the
+    cores with them. A backend that exits between two readings takes its time with it (pools keep theirs)."""
+    totals = dict.fromkeys(("service", "postgres", "valkey", "client"), 0.0)
+    me = psutil.Process()
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times, name = process.cpu_times(), process.name()
+        except psutil.Error:
+            continue
+        role = (
+            "client" if process.pid == me.pid
+            else "service" if process.pid == gateway_pid
+            else "postgres" if name.startswith("postgres")
+            else "valkey" if "valkey" in name
+            else None
+        )  # fmt: skip
+        if role is not None:
+            totals[role] += times.user + times.system
+    return totals
 
 
 def progress(message: str) -> None:

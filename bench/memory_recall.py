@@ -17,6 +17,10 @@ machine's cores). For each size, in order:
 4. with `--optimize`: stop the gateway, build the Qdrant index (`optimize`: the gateway never does it
    itself), start it again and repeat step 2. The next size then loads on top of the optimized store.
 
+Each recall row also says how much CPU a request cost each process (the gateway, Postgres with its
+backends, Valkey, and this load generator, which shares the cores): on a machine where concurrency only
+queues, that sum per request is what bounds the requests per second.
+
 `--profile DIR` runs the gateway under cProfile (one file per gateway start); it slows the gateway down.
 """
 
@@ -39,7 +43,18 @@ from types import ModuleType
 import httpx
 import numpy as np
 import psutil
-from harness import Datastores, Json, Timed, ints, post, progress, start_datastores, start_service, timed
+from harness import (
+    Datastores,
+    Json,
+    Timed,
+    cpu_seconds,
+    ints,
+    post,
+    progress,
+    start_datastores,
+    start_service,
+    timed,
+)
 
 from pma_core.embedded.process import free_port, stop_process
 from pma_core.vectors import EdgeVectorStore
@@ -91,6 +106,12 @@ class Stack:
             "memory_gateway.main:app_from_env", port=self.port, env=self.env, root=self.root,
             log_name=f"gateway-{self.starts}.log", profile=profile, timeout=timeout,
         )  # fmt: skip
+
+    @property
+    def gateway_pid(self) -> int:
+        if self.gateway is None:
+            raise RuntimeError("the gateway is not running")
+        return self.gateway.pid
 
     def gateway_rss_mb(self) -> float:
         if self.gateway is None:
@@ -171,6 +192,8 @@ class RecallRow:
     mode: str
     concurrency: int
     result: Timed
+    # CPU milliseconds per request by role (service, postgres, valkey, client) while the row ran.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 async def measure_recall(
@@ -181,6 +204,7 @@ async def measure_recall(
     memories: int,
     index: str,
     args: argparse.Namespace,
+    gateway_pid: int,
 ) -> list[RecallRow]:
     # The HTTP floor: the cheapest route, through the same client, server and middleware as recall.
     floor = await timed([lambda: client.get("/healthz") for _ in range(args.queries)], concurrency=1)
@@ -192,8 +216,11 @@ async def measure_recall(
         await timed([post(client, "/v1/recall", b) for b in bodies], concurrency=max(args.concurrency))
         for concurrency in args.concurrency:
             calls = [post(client, "/v1/recall", b) for b in bodies]
+            before = cpu_seconds(gateway_pid)
             result = await timed(calls, concurrency=concurrency, keep=True)
-            rows.append(RecallRow(memories, index, mode, concurrency, result))
+            after = cpu_seconds(gateway_pid)
+            cpu_ms = {role: (after[role] - before[role]) * 1000 / len(calls) for role in after}
+            rows.append(RecallRow(memories, index, mode, concurrency, result, cpu_ms))
             progress(f"recall {mode} c={concurrency} at {memories:,} ({index}): p95 {result.percentiles()[1]:.1f} ms")
     return rows
 
@@ -237,15 +264,18 @@ async def run(args: argparse.Namespace, stack: Stack) -> tuple[list[LoadRow], li
             loaded = memories.stored - before
             progress(f"loaded {loaded:,} in {batched.seconds:.1f}s ({loaded / batched.seconds:.0f} memories/s)")
             at = memories.stored
-            recalls += await measure_recall(client, quality, users, memories=at, index="as served", args=args)
+            recalls += await measure_recall(
+                client, quality, users, memories=at, index="as served", args=args, gateway_pid=stack.gateway_pid
+            )
             singles = await remember_singles(client, memories, users, count=args.singles)
             row = LoadRow(at, batched, loaded, singles, stack.gateway_rss_mb())
             if args.optimize:
                 row = replace(row, optimize_seconds=await optimize(stack))
                 progress(f"optimize at {memories.stored:,}: {row.optimize_seconds:.1f}s")
                 recalls += await measure_recall(
-                    client, quality, users, memories=memories.stored, index="optimized", args=args
-                )
+                    client, quality, users, memories=memories.stored, index="optimized", args=args,
+                    gateway_pid=stack.gateway_pid,
+                )  # fmt: skip
             loads.append(row)
     return loads, recalls
 
@@ -282,17 +312,23 @@ def tables(loads: Sequence[LoadRow], recalls: Sequence[RecallRow], args: argpars
         f"recall: {args.queries} requests per row (limit 10), client-side latency; `took_ms` is the server's own",
         "",
         "| memories | Qdrant index | recall | concurrency | p50 (ms) | p95 (ms) | p99 (ms) | requests/s "
-        "| took_ms p50 / p95 |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "| took_ms p50 / p95 | CPU ms per request: gateway / Postgres / Valkey / load generator |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in recalls:
         p50, p95, p99 = row.result.percentiles()
         took = _pair(tuple(np.percentile(server_ms(row.result), [50, 95, 99]))) if row.result.answers else "-"
         lines.append(
             f"| {row.memories:,} | {row.index} | {row.mode} | {row.concurrency} | {p50:.1f} | {p95:.1f} | {p99:.1f} "
-            f"| {row.result.per_second:.0f} | {took} |"
+            f"| {row.result.per_second:.0f} | {took} | {_cpu(row.cpu_ms)} |"
         )
     return "\n".join(lines)
+
+
+def _cpu(cpu_ms: dict[str, float]) -> str:
+    if not cpu_ms:
+        return "-"
+    return " / ".join(f"{cpu_ms[role]:.1f}" for role in ("service", "postgres", "valkey", "client"))
 
 
 def _pair(values: tuple[float, ...]) -> str:
