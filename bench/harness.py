@@ -167,6 +167,15 @@ def cpu_seconds(gateway_pid: int) -> dict[str, float]:
     return totals
 
 
+def machine_note(started: float, load_before: float) -> str:
+    """The run's last line: other processes on the machine skew every figure, the load average says how busy
+    it was (`started` from time.perf_counter, `load_before` from os.getloadavg, both taken at the start)."""
+    return (
+        f"total {time.perf_counter() - started:.0f}s on {os.cpu_count()} CPUs; 1-minute load average "
+        f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    )
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
-from harness import Timed, post, progress, timed
+from harness import Timed, ints, machine_note, post, progress, timed
 from memory_cgroup import MemoryCgroup
 from memory_recall import Memories, Stack, load, quality_set, recall_bodies
 
@@ -223,15 +223,12 @@ def main(args: argparse.Namespace) -> None:
             if cgroup is not None:
                 cgroup.remove()
     print(table(rows, args))
-    print(
-        f"\ntotal {time.perf_counter() - started:.0f}s on {os.cpu_count()} CPUs; 1-minute load average "
-        f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-    )
+    print(f"\n{machine_note(started, load_before)}")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=lambda t: [int(p) for p in t.split(",")], default=[10_000, 50_000, 100_000])
+    parser.add_argument("--sizes", type=ints, default=[10_000, 50_000, 100_000])
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--writers", type=int, default=4, help="concurrent remember/batch callers")
     parser.add_argument("--recalls", type=int, default=200, help="recalls served after each load")

@@ -49,6 +49,7 @@ from harness import (
     Timed,
     cpu_seconds,
     ints,
+    machine_note,
     post,
     progress,
     start_datastores,
@@ -347,11 +348,7 @@ def main(args: argparse.Namespace) -> None:
         finally:
             stack.stop()
     print(tables(loads, recalls, args))
-    # Other processes on the machine skew every figure: the load average says how busy it was.
-    print(
-        f"\ntotal {time.perf_counter() - started:.0f}s on {os.cpu_count()} CPUs; 1-minute load average "
-        f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-    )
+    print(f"\n{machine_note(started, load_before)}")
 
 
 def parse_args() -> argparse.Namespace:
