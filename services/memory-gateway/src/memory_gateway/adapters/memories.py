@@ -177,9 +177,10 @@ class MemoryTx:
     def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy, user_id: str) -> None:
         self.conn = conn
         self.user_id = user_id
-        # Whether the last write moved the recall generation on itself (`insert_many` does, in its own
-        # statement): `bump_generation` then has nothing left to do, and a remember of new memories saves
-        # a round trip. Every other write clears it.
+        # Whether this transaction moved the recall generation already (`insert_many` does, in its own
+        # statement). Once is enough: every write of the transaction becomes visible at the same commit as
+        # the move, so no cached recall or store size read before it can outlive it; a remember of new
+        # memories then saves the round trip of a second move.
         self._generation_moved = False
 
     async def known(self, items: Sequence[NewMemory]) -> Known:
@@ -240,7 +241,6 @@ class MemoryTx:
         return _row(record) if record else None
 
     async def insert(self, memory: NewMemory) -> MemoryRow:
-        self._generation_moved = False
         record = await self.conn.fetchrow(
             f"""INSERT INTO memories (user_id, kind, text, key, source, metadata, importance, expires_at,
                                       idempotency_key, content_hash)
@@ -268,7 +268,6 @@ class MemoryTx:
 
     async def update(self, memory_id: UUID, changes: dict[str, Any]) -> MemoryRow:
         """Apply column changes; a new text or kind also resets the index state and the fingerprint."""
-        self._generation_moved = False
         changes = dict(changes)
         if "text" in changes or "kind" in changes:
             current = await self.lock(memory_id)
@@ -287,7 +286,6 @@ class MemoryTx:
         return _row(record)
 
     async def supersede(self, old_ids: Sequence[UUID], new_id: UUID) -> None:
-        self._generation_moved = False
         await self.conn.execute(
             """UPDATE memories SET valid_to = now(), superseded_by = $3
                WHERE user_id = $1 AND id = ANY($2::uuid[]) AND valid_to IS NULL""",
@@ -297,7 +295,6 @@ class MemoryTx:
         )
 
     async def delete(self, memory_id: UUID) -> bool:
-        self._generation_moved = False
         deleted = await self.conn.fetchval(
             "DELETE FROM memories WHERE user_id = $1 AND id = $2 RETURNING id", self.user_id, memory_id
         )
