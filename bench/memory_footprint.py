@@ -43,6 +43,7 @@ from memory_cgroup import MemoryCgroup
 from memory_recall import Memories, Stack, load, quality_set, recall_bodies
 
 from pma_core.embedded.process import free_port
+from pma_core.testing.resident import mappings
 
 MB = 1_048_576
 
@@ -78,24 +79,16 @@ def footprint(pid: int, qdrant_dir: Path, *, stage: str, memories: int) -> Footp
     """The process's resident set split by mapping kind, from /proc/PID/smaps (Linux only)."""
     rss = anon = qdrant = other = 0
     by_kind: dict[str, int] = {}
-    mapping = ""
     prefix = str(qdrant_dir)
-    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
-        head, _, rest = line.partition(" ")
-        if "-" in head and not head.endswith(":"):  # a mapping's header: "start-end perms offset dev inode path"
-            parts = line.split(maxsplit=5)
-            mapping = parts[5] if len(parts) == 6 else ""
-        elif head == "Rss:":
-            kb = int(rest.split()[0]) * 1024
-            rss += kb
-            if mapping.startswith(prefix):
-                qdrant += kb
-                kind = file_kind(Path(mapping).relative_to(qdrant_dir))
-                by_kind[kind] = by_kind.get(kind, 0) + kb
-            elif mapping.startswith("/"):
-                other += kb
-        elif head == "Anonymous:":
-            anon += int(rest.split()[0]) * 1024
+    for mapping in mappings(pid):
+        rss += mapping.resident
+        anon += mapping.anonymous
+        if mapping.path.startswith(prefix):
+            qdrant += mapping.resident
+            kind = file_kind(Path(mapping.path).relative_to(qdrant_dir))
+            by_kind[kind] = by_kind.get(kind, 0) + mapping.resident
+        elif mapping.path.startswith("/"):
+            other += mapping.resident
     disk = sum(f.stat().st_size for f in qdrant_dir.rglob("*") if f.is_file()) if qdrant_dir.exists() else 0
     return Footprint(stage, memories, rss, anon, qdrant, other, disk, by_kind)
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import qdrant_edge as qe
 
+from pma_core.testing.resident import resident_under
 from pma_core.vectors import (
     CollectionSpec,
     EdgeVectorStore,
@@ -219,18 +220,6 @@ def _allocated(directory: Path) -> int:
     return sum(f.stat().st_blocks * 512 for f in directory.rglob("*") if f.is_file())
 
 
-def _resident_bytes_under(directory: Path) -> int:
-    """What this process holds in memory of the files under `directory` it has mapped (Linux's smaps)."""
-    resident, mapped_file = 0, ""
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        fields = line.split(maxsplit=5)
-        if "-" in fields[0] and not fields[0].endswith(":"):  # a mapping's header line
-            mapped_file = fields[5] if len(fields) == 6 else ""
-        elif fields[0] == "Rss:" and mapped_file.startswith(str(directory)):
-            resident += int(fields[1]) * 1024
-    return resident
-
-
 async def test_a_reopened_shard_reads_its_files_in_only_as_they_are_used(tmp_path: Path) -> None:
     # Each payload index map is preallocated (~16 MiB); opened "cached", all of it would be read in at once.
     store = EdgeVectorStore(tmp_path)
@@ -244,7 +233,7 @@ async def test_a_reopened_shard_reads_its_files_in_only_as_they_are_used(tmp_pat
         query = _points(1, 384, seed=6)[0].vector
         hits = await store.search("agent_memories", query, flt=VectorFilter("u1"), limit=3)
         assert len(hits) == 3
-        resident = _resident_bytes_under(tmp_path)
+        resident = resident_under(tmp_path)
     finally:
         await store.close()
     # Measured: 20 MiB cold (3 MiB of vectors, the log, the index pages the search and the open read), 49 MiB

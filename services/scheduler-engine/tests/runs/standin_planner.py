@@ -27,7 +27,7 @@ class StandInPlanner:
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def wait_for_reports(self, count: int = 1, *, seconds: float = 10) -> list[tuple[UUID, ScheduleResult]]:
-        """The reports once `count` arrived (polling, bounded): a run reads as finished before its report
+        """The reports once `count` arrived (waiting at most `seconds`): a run reads as finished before its report
         reaches the planner, since the report is sent after the run is stored."""
         async with asyncio.timeout(seconds), self._arrived:
             await self._arrived.wait_for(lambda: len(self.reports) >= count)
