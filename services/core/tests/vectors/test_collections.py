@@ -6,13 +6,19 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from pma_core.settings import QdrantSettings
+from pma_core.testing.serve import serve
 from pma_core.vectors import (
     COLLECTION_NAMES,
     EdgeVectorStore,
     VectorSizeMismatchError,
     VectorStoreError,
+    VectorStoreUnreachableError,
     open_vector_store,
     setup_collections,
 )
@@ -55,7 +61,26 @@ async def test_with_a_url_the_server_client_is_used_without_calling_it_yet() -> 
         store = open_vector_store(settings)
     try:
         assert isinstance(store, QdrantClientVectorStore)
-        with pytest.raises(VectorStoreError, match="unreachable"):
+        with pytest.raises(VectorStoreUnreachableError, match="unreachable"):
             await store.ping()
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(("status", "unreachable"), [(503, True), (502, True), (504, True), (500, False)])
+async def test_a_server_that_answers_an_outage_status_is_unreachable_and_any_other_failure_is_not(
+    status: int, unreachable: bool
+) -> None:
+    # A proxy in front of a stopped Qdrant answers 502/503/504: an outage that passes, which the gateway
+    # waits out; a 500 is Qdrant itself failing.
+    async def answer(_: Request) -> Response:
+        return JSONResponse({"status": {"error": "test"}}, status_code=status)
+
+    async with serve(Starlette(routes=[Route("/collections", answer)])) as url:
+        store = QdrantClientVectorStore(url=url, timeout=1)
+        try:
+            with pytest.raises(VectorStoreError, match=str(status)) as raised:
+                await store.ping()
+        finally:
+            await store.close()
+    assert isinstance(raised.value, VectorStoreUnreachableError) is unreachable

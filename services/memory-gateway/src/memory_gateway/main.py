@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
 from memory_gateway import __version__
+from memory_gateway.adapters.collection_setup import CollectionSetup
 from memory_gateway.adapters.indexer import Indexer
 from memory_gateway.adapters.mem0 import Mem0Mirror
 from memory_gateway.adapters.tables import INDEXED_TABLES
@@ -16,10 +16,10 @@ from memory_gateway.api import ADMIN_ROUTES, routers
 from memory_gateway.deps import State
 from memory_gateway.settings import Settings
 from pma_core.app import LifespanState, ReadinessCheck, app_from_environment, build_app
-from pma_core.embedders import Embedder, open_embedder
+from pma_core.embedders import open_embedder
 from pma_core.resources import Background, core_readiness, open_core_resources, run_until_exit
 from pma_core.settings import QdrantSettings
-from pma_core.vectors import VectorStore, open_vector_store, setup_collections
+from pma_core.vectors import VectorStore, open_vector_store
 
 DESCRIPTION = (
     "Unified memory API (`memory.*`): long-term memory in Postgres (the source of truth) indexed in "
@@ -27,30 +27,10 @@ DESCRIPTION = (
 )
 
 
-_log = logging.getLogger(__name__)
-
-
-async def _setup_collections(vectors: VectorStore, embedder: Embedder) -> None:
-    """Create missing collections; refuse (raise) on vectors of another size or embedder identity.
-
-    Collections made before identities were stamped get the current one, once, and say so in the log:
-    a gateway updated in place needs no reindex, an embedder changed later does.
-    """
-    results = await setup_collections(vectors, size=embedder.dimension, embedder=embedder.identity)
-    stamped = [name for name, result in results.items() if result == "stamped"]
-    if stamped:
-        _log.info(
-            "collections without an embedder identity were stamped with the current one",
-            extra={"collections": stamped, "embedder": embedder.identity},
-        )
-
-
-def _vector_readiness(vectors: VectorStore) -> ReadinessCheck:
-    async def probe() -> str:
-        await vectors.ping()
-        return "qdrant ok"
-
-    return ReadinessCheck("qdrant", probe)
+async def _index_forever(setup: CollectionSetup, indexer: Indexer, *, interval_seconds: float) -> None:
+    """The background loop: the collections first (when Qdrant did not answer at start), then repairs."""
+    if await setup.until_done(interval_seconds=interval_seconds):
+        await indexer.repair_forever(INDEXED_TABLES, interval_seconds=interval_seconds)
 
 
 VectorStoreOpener = Callable[[QdrantSettings], VectorStore]
@@ -68,11 +48,12 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
             stack.push_async_callback(embedder.close)
             vectors = open_vectors(settings.qdrant)
             stack.push_async_callback(vectors.close)
-            await _setup_collections(vectors, embedder)
+            collections = CollectionSetup(vectors, embedder)
+            await collections.at_start()
             indexer = Indexer(pool=core.pool, vectors=vectors, embedder=embedder)
             run_until_exit(
                 stack,
-                indexer.repair_forever(INDEXED_TABLES, interval_seconds=settings.memory.index_repair_interval_seconds),
+                _index_forever(collections, indexer, interval_seconds=settings.memory.index_repair_interval_seconds),
             )
             # Closed before everything above (the stack unwinds in reverse): mem0 writes and a reindex
             # still running get a moment to finish, then are cancelled, before their clients close.
@@ -91,7 +72,8 @@ def create_app(settings: Settings, *, open_vectors: VectorStoreOpener = open_vec
                 background=background,
                 mem0=mem0,
             )
-            yield LifespanState(resources=state, readiness=[*core_readiness(core), _vector_readiness(vectors)])
+            readiness = [*core_readiness(core), ReadinessCheck("qdrant", collections.probe)]
+            yield LifespanState(resources=state, readiness=readiness)
 
     return build_app(
         settings=settings,

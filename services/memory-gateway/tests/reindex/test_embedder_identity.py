@@ -28,7 +28,7 @@ ITEMS = [
 ]
 HASHING = "hashing-v1:384"
 REMOTE = "openai:fake/embedding-model:384"
-GATEWAY_LOGGER = "memory_gateway.main"
+GATEWAY_LOGGER = "memory_gateway.adapters.collection_setup"
 
 
 async def _stamps(settings: Settings) -> dict[str, str | None]:

@@ -20,6 +20,7 @@ from pma_core.vectors.port import (
     VectorSizeMismatchError,
     VectorStore,
     VectorStoreError,
+    VectorStoreUnreachableError,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "VectorSizeMismatchError",
     "VectorStore",
     "VectorStoreError",
+    "VectorStoreUnreachableError",
     "open_vector_store",
     "setup_collections",
 ]

@@ -35,6 +35,11 @@ class VectorStoreError(Exception):
     """The vector engine failed or is unusable (closed, unreachable, corrupt files)."""
 
 
+class VectorStoreUnreachableError(VectorStoreError):
+    """A Qdrant server did not answer (refused, timed out, 502/503/504): an outage that may pass by itself,
+    unlike every other `VectorStoreError` (a mismatch, a bad file, a closed store)."""
+
+
 class VectorSizeMismatchError(VectorStoreError):
     """A collection holds vectors of another size than the embedder produces: never fixed silently."""
 

@@ -39,6 +39,7 @@ from pma_core.vectors.port import (
     VectorPoint,
     VectorSizeMismatchError,
     VectorStoreError,
+    VectorStoreUnreachableError,
     canonical_id,
     check_collection_name,
     check_limit,
@@ -50,6 +51,8 @@ from pma_core.vectors.port import (
 # Keeps one request well under the server's default 32 MiB body limit at 1536 dimensions.
 _UPSERT_CHUNK: Final = 256
 _OPTIMIZE_POLL_SECONDS: Final = 0.5
+# What a proxy or a restarting server answers while Qdrant itself is not there.
+_OUTAGE_STATUSES: Final = frozenset({502, 503, 504})
 _DISTANCES: Final[dict[Distance, models.Distance]] = {
     "cosine": models.Distance.COSINE,
     "dot": models.Distance.DOT,
@@ -319,11 +322,16 @@ def _translate(collection: str | None) -> Iterator[None]:
             raise CollectionNotFoundError(collection) from exc
         if exc.status_code in (400, 422):
             raise ValueError(f"Qdrant rejected the request: {exc}") from exc
+        if exc.status_code in _OUTAGE_STATUSES:
+            raise VectorStoreUnreachableError(f"Qdrant is unavailable, it answered {exc.status_code}: {exc}") from exc
         raise VectorStoreError(f"Qdrant answered {exc.status_code}: {exc}") from exc
     except ValueError as exc:
         # Local mode reports a missing collection as ValueError("Collection x not found").
         if collection is not None and "not found" in str(exc):
             raise CollectionNotFoundError(collection) from exc
         raise
-    except (ApiException, httpx.HTTPError, OSError, RuntimeError) as exc:
-        raise VectorStoreError(f"Qdrant is unreachable or failing: {exc}") from exc
+    except (ApiException, httpx.HTTPError, OSError) as exc:
+        # The client wraps a refused or timed-out connection in ResponseHandlingException (an ApiException).
+        raise VectorStoreUnreachableError(f"Qdrant is unreachable: {exc}") from exc
+    except RuntimeError as exc:
+        raise VectorStoreError(f"Qdrant client failed: {exc}") from exc
