@@ -2,6 +2,9 @@
 
 The lifespan builds one `State`; its methods build each request's services and repositories from it, so
 routers only declare what they need (`MemoriesDep`, `RecallDep`, ...) and never construct anything.
+The dependency functions are `async def`, though none awaits: FastAPI runs a plain `def` dependency in a
+worker thread of a pool of 40, a hop and a queue per request for a constructor call
+(tests/test_route_dependencies.py).
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ class State:
         return Reindexer(pool=self.pool, indexer=self.indexer)
 
 
-def get_state(request: Request) -> State:
+async def get_state(request: Request) -> State:
     state: State = request.state.resources
     return state
 
@@ -130,35 +133,35 @@ def get_state(request: Request) -> State:
 StateDep = Annotated[State, Depends(get_state)]
 
 
-def _memories(state: StateDep) -> MemoryService:
+async def _memories(state: StateDep) -> MemoryService:
     return state.memories()
 
 
-def _recall(state: StateDep) -> RecallService:
+async def _recall(state: StateDep) -> RecallService:
     return state.recall()
 
 
-def _sessions(state: StateDep) -> SessionService:
+async def _sessions(state: StateDep) -> SessionService:
     return state.sessions()
 
 
-def _events(state: StateDep) -> EventRepository:
+async def _events(state: StateDep) -> EventRepository:
     return state.events()
 
 
-def _similar_events(state: StateDep) -> SimilarEvents:
+async def _similar_events(state: StateDep) -> SimilarEvents:
     return state.similar_events()
 
 
-def _daily_threads(state: StateDep) -> DailyThreads:
+async def _daily_threads(state: StateDep) -> DailyThreads:
     return state.daily_threads()
 
 
-def _documents(state: StateDep) -> Documents:
+async def _documents(state: StateDep) -> Documents:
     return state.documents()
 
 
-def _graph(state: StateDep) -> GraphRepository:
+async def _graph(state: StateDep) -> GraphRepository:
     return state.graph()
 
 

@@ -1,4 +1,9 @@
-"""Request-scoped access to what the lifespan opened, and the domain services built from it."""
+"""Request-scoped access to what the lifespan opened, and the domain services built from it.
+
+The dependency functions are `async def`, though none awaits: FastAPI runs a plain `def` dependency in a
+worker thread of a pool of 40, a hop and a queue per request for a constructor call
+(tests/test_route_dependencies.py).
+"""
 
 from __future__ import annotations
 
@@ -54,7 +59,7 @@ class State:
         )  # fmt: skip
 
 
-def get_state(request: Request) -> State:
+async def get_state(request: Request) -> State:
     state: State = request.state.resources
     return state
 
@@ -62,15 +67,15 @@ def get_state(request: Request) -> State:
 StateDep = Annotated[State, Depends(get_state)]
 
 
-def _reflector(state: StateDep) -> Reflector:
+async def _reflector(state: StateDep) -> Reflector:
     return state.reflector()
 
 
-def _reflections(state: StateDep) -> ReflectionRepository:
+async def _reflections(state: StateDep) -> ReflectionRepository:
     return state.reflections()
 
 
-def _delivery(state: StateDep) -> Delivery:
+async def _delivery(state: StateDep) -> Delivery:
     return state.delivery()
 
 
@@ -79,6 +84,6 @@ ReflectionsDep = Annotated[ReflectionRepository, Depends(_reflections)]
 DeliveryDep = Annotated[Delivery, Depends(_delivery)]
 
 
-def postgres_pool(state: StateDep) -> asyncpg.Pool:
+async def postgres_pool(state: StateDep) -> asyncpg.Pool:
     """The dependency `DELETE /v1/users/{user_id}` deletes through (core's route, pma_core.app.users)."""
     return state.pool

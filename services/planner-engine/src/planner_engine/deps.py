@@ -2,6 +2,9 @@
 
 The lifespan builds one `State`; its methods build each request's services and repositories from it, so
 routers only declare what they need (`PlannerDep`, `PlansDep`, ...) and never construct anything.
+The dependency functions are `async def`, though none awaits: FastAPI runs a plain `def` dependency in a
+worker thread of a pool of 40, a hop and a queue per request for a constructor call
+(tests/test_route_dependencies.py).
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class State:
         return SopLibrary(sops=self.sops(), vectors=self.embedder)
 
 
-def get_state(request: Request) -> State:
+async def get_state(request: Request) -> State:
     state: State = request.state.resources
     return state
 
@@ -83,39 +86,39 @@ def get_state(request: Request) -> State:
 StateDep = Annotated[State, Depends(get_state)]
 
 
-def _planner(state: StateDep) -> Planner:
+async def _planner(state: StateDep) -> Planner:
     return state.planner()
 
 
-def _acceptance(state: StateDep) -> Acceptance:
+async def _acceptance(state: StateDep) -> Acceptance:
     return state.acceptance()
 
 
-def _library(state: StateDep) -> SopLibrary:
+async def _library(state: StateDep) -> SopLibrary:
     return state.library()
 
 
-def _plans(state: StateDep) -> PlanRepository:
+async def _plans(state: StateDep) -> PlanRepository:
     return state.plans()
 
 
-def _sops(state: StateDep) -> SopRepository:
+async def _sops(state: StateDep) -> SopRepository:
     return state.sops()
 
 
-def _templates(state: StateDep) -> TemplateRepository:
+async def _templates(state: StateDep) -> TemplateRepository:
     return state.templates()
 
 
-def _tasks(state: StateDep) -> TaskRepository:
+async def _tasks(state: StateDep) -> TaskRepository:
     return state.tasks()
 
 
-def _executions(state: StateDep) -> ExecutionRepository:
+async def _executions(state: StateDep) -> ExecutionRepository:
     return state.executions()
 
 
-def activity_repository(state: StateDep) -> ActivityRepository:
+async def activity_repository(state: StateDep) -> ActivityRepository:
     """The dependency `GET /v1/users/active` reads (core's route, pma_core.app.activity)."""
     return state.activity()
 
@@ -130,6 +133,6 @@ TasksDep = Annotated[TaskRepository, Depends(_tasks)]
 ExecutionsDep = Annotated[ExecutionRepository, Depends(_executions)]
 
 
-def postgres_pool(state: StateDep) -> asyncpg.Pool:
+async def postgres_pool(state: StateDep) -> asyncpg.Pool:
     """The dependency `DELETE /v1/users/{user_id}` deletes through (core's route, pma_core.app.users)."""
     return state.pool

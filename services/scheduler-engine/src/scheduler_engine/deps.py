@@ -2,6 +2,9 @@
 
 The lifespan builds one `State`; its methods build each request's services and repositories from it, so
 routers only declare what they need (`RunsDep`, `ProfilesDep`, ...) and never construct anything.
+The dependency functions are `async def`, though none awaits: FastAPI runs a plain `def` dependency in a
+worker thread of a pool of 40, a hop and a queue per request for a constructor call
+(tests/test_route_dependencies.py).
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ class State:
         return ActivityRepository(self.pool)
 
 
-def get_state(request: Request) -> State:
+async def get_state(request: Request) -> State:
     state: State = request.state.resources
     return state
 
@@ -119,35 +122,35 @@ def get_state(request: Request) -> State:
 StateDep = Annotated[State, Depends(get_state)]
 
 
-def _runs(state: StateDep) -> RunService:
+async def _runs(state: StateDep) -> RunService:
     return state.runs()
 
 
-def _run_repository(state: StateDep) -> RunRepository:
+async def _run_repository(state: StateDep) -> RunRepository:
     return state.run_repository()
 
 
-def _blocks(state: StateDep) -> BlockRepository:
+async def _blocks(state: StateDep) -> BlockRepository:
     return state.blocks()
 
 
-def _profiles(state: StateDep) -> ProfileRepository:
+async def _profiles(state: StateDep) -> ProfileRepository:
     return state.profiles()
 
 
-def _feeds(state: StateDep) -> FeedRepository:
+async def _feeds(state: StateDep) -> FeedRepository:
     return state.feeds()
 
 
-def _planner(state: StateDep) -> PlannerGateway:
+async def _planner(state: StateDep) -> PlannerGateway:
     return state.planner
 
 
-def _busy(state: StateDep) -> BusyReader:
+async def _busy(state: StateDep) -> BusyReader:
     return state.busy()
 
 
-def activity_repository(state: StateDep) -> ActivityRepository:
+async def activity_repository(state: StateDep) -> ActivityRepository:
     """The dependency `GET /v1/users/active` reads (core's route, pma_core.app.activity)."""
     return state.activity()
 
@@ -161,6 +164,6 @@ PlannerDep = Annotated[PlannerGateway, Depends(_planner)]
 BusyDep = Annotated[BusyReader, Depends(_busy)]
 
 
-def postgres_pool(state: StateDep) -> asyncpg.Pool:
+async def postgres_pool(state: StateDep) -> asyncpg.Pool:
     """The dependency `DELETE /v1/users/{user_id}` deletes through (core's route, pma_core.app.users)."""
     return state.pool
