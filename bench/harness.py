@@ -74,11 +74,36 @@ async def create_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
+def ready_without(dependency: str) -> Callable[[httpx.Response], bool]:
+    """A /readyz answer whose every dependency but `dependency` is ok: a service run against a
+    dependency that is down on purpose (the gateway's Qdrant in memory_footprint.py --deployed)."""
+
+    def ready(response: httpx.Response) -> bool:
+        if response.status_code not in (200, 503):
+            return False
+        others = [d for d in response.json()["dependencies"] if d["name"] != dependency]
+        return all(d["status"] == "ok" for d in others)
+
+    return ready
+
+
+def _answers_200(response: httpx.Response) -> bool:
+    return response.status_code == 200
+
+
 def start_service(
-    factory: str, *, port: int, env: dict[str, str], root: Path, log_name: str, profile: Path | None, timeout: float
+    factory: str,
+    *,
+    port: int,
+    env: dict[str, str],
+    root: Path,
+    log_name: str,
+    profile: Path | None,
+    timeout: float,
+    ready: Callable[[httpx.Response], bool] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`uvicorn --factory FACTORY` on 127.0.0.1:PORT (under cProfile when `profile` names a file), once
-    its /readyz answers 200."""
+    its /readyz answer is `ready` (200, unless told otherwise)."""
     command = [sys.executable]
     if profile is not None:
         command += ["-m", "cProfile", "-o", str(profile)]
@@ -95,7 +120,7 @@ def start_service(
             if process.poll() is not None:
                 raise RuntimeError(f"{factory} exited with {process.returncode}; see {log.name}")
             try:
-                if client.get("/readyz").status_code == 200:
+                if (ready or _answers_200)(client.get("/readyz")):
                     return process
             except httpx.HTTPError:
                 pass

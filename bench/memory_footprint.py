@@ -209,6 +209,7 @@ def main(args: argparse.Namespace) -> None:
             if args.deployed:
                 stack.env["QDRANT_URL"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
                 stack.env.pop("QDRANT_PATH", None)
+                stack.down = "qdrant"  # the gateway starts without it: /readyz names it, the rest is ok
             measured.start_gateway()
             rows = asyncio.run(run(args, measured))
         finally:

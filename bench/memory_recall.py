@@ -52,6 +52,7 @@ from harness import (
     machine_note,
     post,
     progress,
+    ready_without,
     start_datastores,
     start_service,
     timed,
@@ -87,6 +88,8 @@ class Stack:
     gateway: subprocess.Popen[bytes] | None = None
     starts: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    # A dependency the gateway runs without on purpose: /readyz is then 503 naming it, and the gateway ready.
+    down: str | None = None
 
     @property
     def url(self) -> str:
@@ -106,6 +109,7 @@ class Stack:
         self.gateway = start_service(
             "memory_gateway.main:app_from_env", port=self.port, env=self.env, root=self.root,
             log_name=f"gateway-{self.starts}.log", profile=profile, timeout=timeout,
+            ready=ready_without(self.down) if self.down else None,
         )  # fmt: skip
 
     @property
@@ -234,6 +238,8 @@ class LoadRow:
     singles: Timed | None
     rss_mb: float
     optimize_seconds: float | None = None
+    # CPU milliseconds per single remember by role, as for recall.
+    singles_cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 async def optimize(stack: Stack) -> float:
@@ -268,8 +274,13 @@ async def run(args: argparse.Namespace, stack: Stack) -> tuple[list[LoadRow], li
             recalls += await measure_recall(
                 client, quality, users, memories=at, index="as served", args=args, gateway_pid=stack.gateway_pid
             )
+            before_singles = cpu_seconds(stack.gateway_pid)
             singles = await remember_singles(client, memories, users, count=args.singles)
-            row = LoadRow(at, batched, loaded, singles, stack.gateway_rss_mb())
+            after_singles = cpu_seconds(stack.gateway_pid)
+            singles_cpu = {
+                role: (after_singles[role] - before_singles[role]) * 1000 / args.singles for role in after_singles
+            } if args.singles else {}  # fmt: skip
+            row = LoadRow(at, batched, loaded, singles, stack.gateway_rss_mb(), singles_cpu_ms=singles_cpu)
             if args.optimize:
                 row = replace(row, optimize_seconds=await optimize(stack))
                 progress(f"optimize at {memories.stored:,}: {row.optimize_seconds:.1f}s")
@@ -297,8 +308,9 @@ def tables(loads: Sequence[LoadRow], recalls: Sequence[RecallRow], args: argpars
         f"per call, {args.writers} concurrent callers; single remember: one at a time",
         "",
         "| memories | remember batched (memories/s) | batch call p50 / p95 (ms) | remember single (calls/s) "
-        "| single p50 / p95 (ms) | optimize (s) | gateway RSS (MB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| single p50 / p95 (ms) | single, CPU ms per call: gateway / Postgres / Valkey / load generator "
+        "| optimize (s) | gateway RSS (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in loads:
         b50, b95, _ = r.batched.percentiles()
@@ -306,7 +318,7 @@ def tables(loads: Sequence[LoadRow], recalls: Sequence[RecallRow], args: argpars
         optimized = "-" if r.optimize_seconds is None else f"{r.optimize_seconds:.1f}"
         lines.append(
             f"| {r.memories:,} | {r.batched_memories / r.batched.seconds:.0f} | {b50:.0f} / {b95:.0f} "
-            f"| {single[0]} | {single[1]} | {optimized} | {r.rss_mb:.0f} |"
+            f"| {single[0]} | {single[1]} | {_cpu(r.singles_cpu_ms)} | {optimized} | {r.rss_mb:.0f} |"
         )
     lines += [
         "",
