@@ -274,6 +274,9 @@ async def gateway_sizes(
             first, recall = await gateway_recall(client, queries, args.queries)
             found, expected, misses = hits(queries, first)
             progress(f"gateway at {size:,}: {found}/{expected} hits; missed: {misses}")
+            for query, texts in zip(queries, first, strict=True):
+                if query.text in misses:  # what came instead, to tell a ranking miss from a data clash
+                    progress(f"  {query.text!r} expected {list(query.expected)}, got {texts}")
             rss = float(psutil.Process(process.pid).memory_info().rss) / 1_048_576
             rows.append(
                 Row("memory-gateway", size, batched, len(batched_part), single, recall, found, expected,
