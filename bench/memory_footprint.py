@@ -61,27 +61,32 @@ class Footprint:
     qdrant_by_kind: dict[str, int]
     recall_ms: tuple[float, float] = (float("nan"), float("nan"))  # p50, p95 of the recalls just served
     cgroup: dict[str, int] | None = None
+    segments: str = ""  # each collection's segments on disk, with their vector bytes
+    pss: int = 0  # the whole process's Pss: Rss with pages mapped more than once counted once
 
     def row(self, idle: Footprint | None) -> str:
         above = "-" if idle is None else f"{(self.rss - idle.rss) / MB:.0f}"
         anon_above = "-" if idle is None else f"{(self.anon - idle.anon) / MB:.0f}"
-        per_10k = "-"
+        per_10k = pss_per_10k = "-"
         if idle is not None and self.memories > idle.memories:
-            per_10k = f"{(self.rss - idle.rss) / MB / ((self.memories - idle.memories) / 10_000):.1f}"
+            tens = (self.memories - idle.memories) / 10_000
+            per_10k = f"{(self.rss - idle.rss) / MB / tens:.1f}"
+            pss_per_10k = f"{(self.pss - idle.pss) / MB / tens:.1f}"
         return (
-            f"| {self.stage} | {self.memories:,} | {self.rss / MB:.0f} | {above} | {per_10k} | {self.anon / MB:.0f} "
-            f"| {anon_above} | {self.qdrant_files / MB:.0f} | {self.other_files / MB:.0f} "
-            f"| {self.qdrant_disk / MB:.0f} |"
+            f"| {self.stage} | {self.memories:,} | {self.rss / MB:.0f} | {above} | {per_10k} | {self.pss / MB:.0f} "
+            f"| {pss_per_10k} | {self.anon / MB:.0f} | {anon_above} | {self.qdrant_files / MB:.0f} "
+            f"| {self.other_files / MB:.0f} | {self.qdrant_disk / MB:.0f} |"
         )
 
 
 def footprint(pid: int, qdrant_dir: Path, *, stage: str, memories: int) -> Footprint:
     """The process's resident set split by mapping kind, from /proc/PID/smaps (Linux only)."""
-    rss = anon = qdrant = other = 0
+    rss = anon = qdrant = other = pss = 0
     by_kind: dict[str, int] = {}
     prefix = str(qdrant_dir)
     for mapping in mappings(pid):
         rss += mapping.resident
+        pss += mapping.proportional
         anon += mapping.anonymous
         if mapping.path.startswith(prefix):
             qdrant += mapping.resident
@@ -90,7 +95,25 @@ def footprint(pid: int, qdrant_dir: Path, *, stage: str, memories: int) -> Footp
         elif mapping.path.startswith("/"):
             other += mapping.resident
     disk = sum(f.stat().st_size for f in qdrant_dir.rglob("*") if f.is_file()) if qdrant_dir.exists() else 0
-    return Footprint(stage, memories, rss, anon, qdrant, other, disk, by_kind)
+    return Footprint(
+        stage, memories, rss, anon, qdrant, other, disk, by_kind, segments=segments_on_disk(qdrant_dir), pss=pss
+    )
+
+
+def segments_on_disk(qdrant_dir: Path) -> str:
+    """Each collection's segment directories, with the points' vector bytes of each (its chunk files on disk):
+    a file kind above sums every segment's copy, so this says how many there are."""
+    if not qdrant_dir.exists():
+        return "-"
+    found = []
+    for collection in sorted(p for p in qdrant_dir.iterdir() if (p / "segments").is_dir()):
+        sizes = [
+            sum(f.stat().st_size for f in (segment / "vector_storage").rglob("chunk_*")) / MB
+            for segment in sorted((collection / "segments").iterdir())
+            if segment.is_dir()
+        ]
+        found.append(f"{collection.name} {len(sizes)} ({', '.join(f'{size:.0f} MB' for size in sizes)})")
+    return "; ".join(found)
 
 
 def file_kind(relative: Path) -> str:
@@ -158,9 +181,10 @@ def table(rows: Sequence[Footprint], args: argparse.Namespace) -> str:
     lines = [
         f"memory-gateway, {mode}; {args.users} users, hashing embedder (384-d); {args.recalls} recalls after each load",
         "",
-        "| stage | memories | RSS (MB) | above idle (MB) | per 10k above idle (MB) | anonymous (MB) "
-        "| anonymous above idle (MB) | Qdrant files mapped (MB) | other files mapped (MB) | Qdrant on disk (MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| stage | memories | RSS (MB) | above idle (MB) | per 10k above idle (MB) | PSS (MB) "
+        "| PSS per 10k above idle (MB) | anonymous (MB) | anonymous above idle (MB) | Qdrant files mapped (MB) "
+        "| other files mapped (MB) | Qdrant on disk (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [row.row(None if row is idle else idle) for row in rows]
     last = rows[-1]
@@ -171,6 +195,7 @@ def table(rows: Sequence[Footprint], args: argparse.Namespace) -> str:
         ]  # fmt: skip
         ranked = sorted(last.qdrant_by_kind.items(), key=lambda kv: -kv[1])
         lines += [f"| {kind} | {size / MB:.1f} |" for kind, size in ranked if size >= MB / 2]
+        lines += ["", f"Segments on disk, {last.stage} at {last.memories:,}: {last.segments}"]
     lines += ["", "| stage | memories | recall c=4 p50 / p95 (ms) |", "|---|---:|---:|"]
     lines += [f"| {r.stage} | {r.memories:,} | {r.recall_ms[0]:.1f} / {r.recall_ms[1]:.1f} |" for r in rows]
     if args.memory_limit:
