@@ -19,6 +19,10 @@ from pma_core.vectors import VectorStore, VectorStoreError, VectorStoreUnreachab
 _log = logging.getLogger(__name__)
 
 
+def _not_answering(exc: VectorStoreUnreachableError) -> str:
+    return f"Qdrant did not answer; the collections are not set up yet: {exc}"
+
+
 class CollectionSetup:
     def __init__(self, vectors: VectorStore, embedder: Embedder) -> None:
         self._vectors = vectors
@@ -35,7 +39,7 @@ class CollectionSetup:
         try:
             await self._run()
         except VectorStoreUnreachableError as exc:
-            self._problem = f"Qdrant did not answer; the collections are not set up yet: {exc}"
+            self._problem = _not_answering(exc)
             _log.warning(
                 "Qdrant does not answer: the gateway starts without it (remember stores, recall is lexical "
                 "only) and sets up the collections once it answers",
@@ -49,7 +53,7 @@ class CollectionSetup:
             try:
                 await self._run()
             except VectorStoreUnreachableError as exc:
-                self._problem = f"Qdrant did not answer; the collections are not set up yet: {exc}"
+                self._problem = _not_answering(exc)
             except VectorStoreError as exc:
                 # A mismatch (or a server that refuses the collections): waiting will not fix it.
                 self._problem = str(exc)
